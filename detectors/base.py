@@ -1,0 +1,131 @@
+"""Value objects and the detector base class.
+
+A detector owns one entity type: its patterns (Hyperscan syntax, no lookarounds: digit and
+letter boundaries are checked by the engine), its context words, and a ``check`` that says
+whether a candidate's checksum passes, fails or does not apply.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any, ClassVar, Mapping
+
+
+class Check(enum.Enum):
+    """Outcome of a candidate's structural/checksum validation."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_APPLICABLE = "n/a"
+
+
+class Boundary(enum.Enum):
+    """What may not touch a match on either side."""
+
+    DIGIT = "digit"  # no ASCII digit next to the match
+    ALNUM = "alnum"  # no ASCII letter or digit next to the match
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A candidate pattern with a name that states its strength."""
+
+    name: str
+    regex: str
+    score: float
+    boundary: Boundary = Boundary.ALNUM
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detected personal-information value. Carries no raw value.
+
+    ``start``/``end`` are Python string offsets (end exclusive) into the scanned text, or
+    into the string value at ``field`` for structured input.
+    """
+
+    entity_type: str
+    start: int
+    end: int
+    score: float
+    detector: str
+    preview: str
+    hmac: str
+    sensitivity: str
+    category: str
+    masked: bool = False
+    field: str | None = None
+    check: str = Check.NOT_APPLICABLE.value
+    context: bool = False
+    attributes: Mapping[str, Any] = dc_field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (no raw value)."""
+        d = {
+            "entity_type": self.entity_type, "start": self.start, "end": self.end,
+            "score": round(self.score, 3), "masked": self.masked, "preview": self.preview,
+            "detector": self.detector, "hmac": self.hmac, "sensitivity": self.sensitivity,
+            "category": self.category, "check": self.check, "context": self.context,
+        }
+        if self.field is not None:
+            d["field"] = self.field
+        if self.attributes:
+            d["attributes"] = dict(self.attributes)
+        return d
+
+
+# score tiers (identifiers.md §0.4)
+CONTEXT_BOOST = 0.35
+CONTEXT_REQUIRED_BOOST = 0.45
+CHECKSUM_PASS = 0.85
+
+
+class Detector:
+    """Base class: subclasses set class constants and override ``check``/``normalize``/``score``."""
+
+    ENTITY: ClassVar[str]
+    PATTERNS: ClassVar[tuple[Pattern, ...]]
+    CONTEXT: ClassVar[tuple[str, ...]] = ()
+    CONTEXT_REQUIRED: ClassVar[bool] = False
+    #: lower wins when two findings overlap (resident IDs beat cards and USCC readings)
+    PRIORITY: ClassVar[int] = 50
+    MASKED: ClassVar[bool] = False
+    #: namespace of the keyed HMAC; detectors for the same real-world value share one
+    SUBJECT_KIND: ClassVar[str | None] = None
+
+    def __init__(self, *, patterns: tuple[Pattern, ...] | None = None,
+                 context: tuple[str, ...] | None = None, entity: str | None = None) -> None:
+        self.entity = entity or self.ENTITY
+        self.patterns = patterns if patterns is not None else self.PATTERNS
+        self.context = context if context is not None else self.CONTEXT
+        self.name = type(self).__name__
+
+    @property
+    def gated(self) -> bool:
+        """Context-mandatory detectors are only evaluated when one of their words is present."""
+        return self.CONTEXT_REQUIRED
+
+    def normalize(self, value: str) -> str:
+        """The canonical form that is HMAC-ed (separators stripped, upper-cased)."""
+        return "".join(c for c in value if c not in " -()").upper()
+
+    def check(self, value: str) -> Check:
+        """Checksum/structure validation of a candidate (folded text)."""
+        return Check.NOT_APPLICABLE
+
+    def score(self, value: str, base: float, check: Check, context: bool) -> float | None:
+        """Combine pattern score, validation and context; ``None`` drops the candidate."""
+        if check is Check.FAIL:
+            return None
+        if check is Check.PASS:
+            return 1.0 if context else max(base, CHECKSUM_PASS)
+        if context:
+            base += CONTEXT_REQUIRED_BOOST if self.CONTEXT_REQUIRED else CONTEXT_BOOST
+        return min(base, 1.0)
+
+    def attributes(self, value: str) -> dict[str, Any]:
+        """Derived, non-identifying metadata (e.g. ``age_under_14``)."""
+        return {}

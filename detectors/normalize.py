@@ -1,0 +1,27 @@
+"""Normalisation that keeps offsets stable (identifiers.md §0.1).
+
+Full-width forms U+FF01..U+FF5E fold 1:1 to ASCII and U+3000 to a space: one character in,
+one character out, so offsets into the folded text are offsets into the original. NFKC is
+deliberately not used (it changes lengths).
+"""
+
+from __future__ import annotations
+
+import re
+
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_FOLD[0x3000] = 0x20
+_FOLD.update({0x2010: 0x2D, 0x2014: 0x2D, 0x2022: 0xB7, 0x2027: 0xB7})
+_NEEDS_FOLD = re.compile("[\uff01-\uff5e\u3000\u2010\u2014]")
+
+
+def fold(text: str) -> str:
+    """Fold full-width characters and dashes to ASCII, 1:1."""
+    if _NEEDS_FOLD.search(text) is None:
+        return text
+    return text.translate(_FOLD)
+
+
+def digits_only(value: str) -> str:
+    """Keep only ASCII digits."""
+    return "".join(c for c in value if "0" <= c <= "9")

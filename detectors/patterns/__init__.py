@@ -1,0 +1,1 @@
+"""One detector per identifier; the registry discovers every module here."""

@@ -1,0 +1,40 @@
+"""CN_MOBILE: mainland mobile numbers, 1[3-9] + 9 digits, optional +86/0086/86, 3-4-4 grouping.
+
+Valid prefixes from libphonenumber metadata (python-phonenumbers 9.0.43, identifiers.md §3.1):
+an unallocated prefix keeps the candidate but lowers its score.
+"""
+
+from __future__ import annotations
+
+from detectors.base import Boundary, Check, Detector, Pattern
+from detectors.normalize import digits_only
+from detectors.patterns._common import MOBILE_CONTEXT
+
+INVALID_PREFIXES = frozenset("140 141 142 143 144 146 148 149 154 160 161 163 164 168 169 174 179 194".split())
+
+
+def national_number(value: str) -> str:
+    """The 11-digit national number (country code stripped)."""
+    d = digits_only(value)
+    return d[-11:]
+
+
+class CnMobileDetector(Detector):
+    """Mainland mobile numbers."""
+
+    ENTITY = "CN_MOBILE"
+    PATTERNS = (Pattern("CN_MOBILE 11-digit (medium)", r"(?:(?:\+|00)?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}",
+                        0.6, Boundary.DIGIT),)
+    CONTEXT = MOBILE_CONTEXT
+    PRIORITY = 40
+    SUBJECT_KIND = "mobile"
+
+    def normalize(self, value: str) -> str:
+        return national_number(value)
+
+    def check(self, value: str) -> Check:
+        number = national_number(value)
+        if number[:3] in INVALID_PREFIXES and not number.startswith(("1610", "17400", "17401", "17402", "17403",
+                                                                      "17404", "17405")):
+            return Check.FAIL
+        return Check.NOT_APPLICABLE

@@ -1,0 +1,82 @@
+"""EMAIL_ADDRESS, IP_ADDRESS, MAC_ADDRESS, IMEI (identifiers.md §3.8)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from detectors.base import Boundary, Check, Detector, Pattern
+from detectors.patterns._common import DEVICE_CONTEXT
+from detectors.validators import luhn
+
+
+class EmailAddressDetector(Detector):
+    """E-mail with an ASCII local part (no ``\\w``: it would swallow the Chinese before it)."""
+
+    ENTITY = "EMAIL_ADDRESS"
+    PATTERNS = (Pattern("EMAIL_ADDRESS (medium)", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}",
+                        0.7, Boundary.NONE),)
+    CONTEXT = ("邮箱", "电子邮件", "电子邮箱", "电邮", "邮件地址", "e-mail", "email", "mail")
+    PRIORITY = 20
+    SUBJECT_KIND = "email"
+
+    def normalize(self, value: str) -> str:
+        return value.strip().lower()
+
+    def check(self, value: str) -> Check:
+        local, _, domain = value.partition("@")
+        if local.startswith(".") or ".." in value or "*" in local:
+            return Check.FAIL
+        return Check.NOT_APPLICABLE
+
+
+class IpAddressDetector(Detector):
+    """IPv4 dotted quads and IPv6; version strings (v1.2.3.4) and dotted section numbers are rejected."""
+
+    ENTITY = "IP_ADDRESS"
+    PATTERNS = (Pattern("IP_ADDRESS v4 (medium)", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}", 0.55),
+                Pattern("IP_ADDRESS v6 (medium)", r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{1,34}", 0.55))
+    CONTEXT = ("ip", "ip地址", "登录ip", "ip_addr", "client_ip", "remote_addr")
+    PRIORITY = 50
+    SUBJECT_KIND = "ip"
+
+    def normalize(self, value: str) -> str:
+        return str(ipaddress.ip_address(value))
+
+    def check(self, value: str) -> Check:
+        try:
+            ip = ipaddress.ip_address(value)
+        except ValueError:
+            return Check.FAIL
+        if ip.is_unspecified or (ip.version == 6 and value.count(":") < 2):
+            return Check.FAIL
+        return Check.NOT_APPLICABLE
+
+
+class MacAddressDetector(Detector):
+    """MAC addresses, six hex pairs with one consistent separator."""
+
+    ENTITY = "MAC_ADDRESS"
+    PATTERNS = (Pattern("MAC_ADDRESS (medium)", r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}",
+                        0.6),)
+    CONTEXT = ("mac", "mac地址", "mac_addr", "物理地址")
+    PRIORITY = 50
+
+    def normalize(self, value: str) -> str:
+        return value.replace("-", ":").lower()
+
+    def check(self, value: str) -> Check:
+        hexes = value.replace("-", "").replace(":", "").lower()
+        return Check.FAIL if hexes in ("000000000000", "ffffffffffff") else Check.NOT_APPLICABLE
+
+
+class ImeiDetector(Detector):
+    """IMEI: 15 digits, Luhn over all 15; needs device context (15-digit runs are everywhere)."""
+
+    ENTITY = "IMEI"
+    PATTERNS = (Pattern("IMEI 15 digits (weak)", r"[0-9]{15}", 0.1, Boundary.DIGIT),)
+    CONTEXT = DEVICE_CONTEXT
+    CONTEXT_REQUIRED = True
+    PRIORITY = 28
+
+    def check(self, value: str) -> Check:
+        return Check.NOT_APPLICABLE if luhn.checksum(value) == 0 else Check.FAIL

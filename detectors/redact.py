@@ -1,0 +1,57 @@
+"""Masked previews and keyed HMACs: the only forms in which a value leaves ``detectors/``."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+HMAC_KEY_ENV = "PIPLWATCH_HMAC_KEY"
+HMAC_KEY_FILE_ENV = "PIPLWATCH_HMAC_KEY_FILE"
+MASK = "*"
+
+
+def load_hmac_key(path: str | os.PathLike[str] | None = None) -> bytes:
+    """Key from ``path``, ``$PIPLWATCH_HMAC_KEY_FILE`` or ``$PIPLWATCH_HMAC_KEY``; else a per-process random key.
+
+    A random key makes HMACs comparable only within one process: set a key for anything
+    that joins across processes (the stream monitor refuses to run without one).
+    """
+    path = path or os.environ.get(HMAC_KEY_FILE_ENV)
+    if path:
+        key = Path(path).read_bytes().strip()
+        if len(key) < 16:
+            raise ValueError(f"HMAC key file {path} holds fewer than 16 bytes")
+        return key
+    env = os.environ.get(HMAC_KEY_ENV)
+    if env:
+        return env.encode()
+    return secrets.token_bytes(32)
+
+
+def keyed_hmac(key: bytes, kind: str, normalized: str) -> str:
+    """HMAC-SHA256 of ``kind:normalized``, hex, truncated to 128 bits."""
+    return hmac.new(key, f"{kind}:{normalized}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def preview(value: str, entity: str) -> str:
+    """A masked preview that keeps the shape but not the identity of the value.
+
+    At most a quarter of the characters stay visible; e-mail keeps only the first letter
+    of the local part and the domain; names keep the first character.
+    """
+    if entity in ("EMAIL_ADDRESS", "EMAIL_MASKED") and "@" in value:
+        local, _, domain = value.partition("@")
+        return (local[:1] + MASK * 3) + "@" + domain
+    if entity in ("PERSON", "CN_NAME_MASKED", "ORGANIZATION"):
+        return value[:1] + MASK * max(1, len(value) - 1)
+    if entity in ("ADDRESS", "LOCATION"):
+        keep = min(len(value) // 3, 6)
+        return value[:keep] + MASK * (len(value) - keep)
+    n = len(value)
+    if n <= 4:
+        return value[:1] + MASK * (n - 1)
+    head, tail = min(3, n // 4), min(2, n // 6)
+    return value[:head] + MASK * (n - head - tail) + (value[n - tail:] if tail else "")

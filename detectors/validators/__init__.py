@@ -1,0 +1,1 @@
+"""Pure checksum and structure validators: no I/O, no state, no detector imports."""

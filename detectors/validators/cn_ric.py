@@ -1,0 +1,86 @@
+"""Citizen identity number (GB 11643-1999), ISO 7064 MOD 11-2, and the 15-digit legacy form.
+
+Also used by the HMT residence permit (81/82/83 prefix) and the 2023 foreigner PR card
+(leading 9): same checksum, different first digits.
+Reference: GB 11643-1999 Appendix A; ``identifiers.md`` §2.1-2.4.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from detectors.validators.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+
+# w_i = 2^(18-i) mod 11 for positions 1..17 (GB 11643-1999 §7.2)
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"  # indexed by S mod 11
+# province-level prefixes (GB/T 2260); county codes are deliberately not checked (historic codes stay valid)
+MAINLAND_PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71".split()
+)
+HMT_PREFIXES = ("810000", "820000", "830000")
+
+
+def compact(value: str) -> str:
+    """Strip separators and upper-case the check character."""
+    return "".join(c for c in value if c not in " -\u2010\u2014\uff0d").upper()
+
+
+def calc_check_digit(first17: str) -> str:
+    """Return the MOD 11-2 check character for the first 17 digits."""
+    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
+
+
+def birth_date(number: str, *, today: _dt.date | None = None) -> _dt.date:
+    """Return the birth date encoded in an 18-digit number or raise ``InvalidComponent``."""
+    try:
+        born = _dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError as exc:
+        raise InvalidComponent("impossible birth date") from exc
+    today = today or _dt.date.today()
+    if born > today:
+        raise InvalidComponent("birth date in the future")
+    return born
+
+
+def validate(value: str, *, today: _dt.date | None = None) -> str:
+    """Validate an 18-character number of the MOD 11-2 family; return its compact form."""
+    number = compact(value)
+    if len(number) != 18:
+        raise InvalidLength()
+    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+        raise InvalidFormat()
+    if calc_check_digit(number[:17]) != number[17]:
+        raise InvalidChecksum()
+    birth_date(number, today=today)
+    if not (number[:2] in MAINLAND_PROVINCES or number.startswith(HMT_PREFIXES) or number[0] == "9"):
+        raise InvalidComponent("unknown province")
+    return number
+
+
+def is_valid(value: str) -> bool:
+    """Return whether ``value`` is a valid 18-character number of the MOD 11-2 family."""
+    try:
+        validate(value)
+    except ValueError:
+        return False
+    return True
+
+
+def validate_legacy(value: str, *, today: _dt.date | None = None) -> str:
+    """Validate a 15-digit first-generation ID (date and province only); return it converted to 18."""
+    number = compact(value)
+    if len(number) != 15 or not number.isdigit():
+        raise InvalidFormat()
+    if number[:2] not in MAINLAND_PROVINCES:
+        raise InvalidComponent("unknown province")
+    first17 = number[:6] + "19" + number[6:]
+    full = first17 + calc_check_digit(first17)
+    birth_date(full, today=today)
+    return full
+
+
+def age_on(number: str, day: _dt.date) -> int:
+    """Age in whole years on ``day`` of the holder of an 18-character number."""
+    born = birth_date(number, today=max(day, _dt.date.today()))
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))

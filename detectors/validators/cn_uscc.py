@@ -1,0 +1,44 @@
+"""Unified Social Credit Code (GB 32100-2015), mod 31 over a 31-character alphabet.
+
+Reference: GB 32100-2015 §5; ``identifiers.md`` §3.5.
+"""
+
+from __future__ import annotations
+
+from detectors.validators.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
+# 3^(i-1) mod 31 for positions 1..17
+WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def compact(value: str) -> str:
+    """Strip separators and upper-case."""
+    return "".join(c for c in value if c not in " -").upper()
+
+
+def calc_check_digit(first17: str) -> str:
+    """Return the check character for the first 17 characters."""
+    total = sum(ALPHABET.index(c) * w for c, w in zip(first17, WEIGHTS))
+    return ALPHABET[(31 - total % 31) % 31]
+
+
+def validate(value: str) -> str:
+    """Validate a USCC; return its compact form."""
+    code = compact(value)
+    if len(code) != 18:
+        raise InvalidLength()
+    if any(c not in ALPHABET for c in code) or not code[2:8].isdigit():
+        raise InvalidFormat()
+    if calc_check_digit(code[:17]) != code[17]:
+        raise InvalidChecksum()
+    return code
+
+
+def is_valid(value: str) -> bool:
+    """Return whether ``value`` is a valid USCC."""
+    try:
+        validate(value)
+    except ValueError:
+        return False
+    return True

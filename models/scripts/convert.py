@@ -1,0 +1,245 @@
+"""Convert the shared Chinese NER corpora into spaCy DocBins for piplwatch's NER model.
+
+Output labels: PERSON, LOCATION, ORGANIZATION, ADDRESS (see ../README.md for the mapping).
+Every corpus keeps its own held-back dev split (carved here, deterministically, where the
+corpus ships none) so that quality can be reported per corpus and label.
+
+Usage: python scripts/convert.py DATA_DIR OUT_DIR [--msra-train N] [--seed S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import spacy
+from spacy.tokens import Doc, DocBin
+
+LABELS = ("PERSON", "LOCATION", "ORGANIZATION", "ADDRESS")
+STREET = re.compile(r"[路街巷弄道号室栋幢楼村组里胡同小区单元]")
+
+CLUENER_MAP = {"name": "PERSON", "company": "ORGANIZATION", "organization": "ORGANIZATION",
+               "government": "ORGANIZATION", "address": "LOCATION"}
+BOSON_MAP = {"person_name": "PERSON", "location": "LOCATION", "org_name": "ORGANIZATION",
+             "company_name": "ORGANIZATION"}
+BIO_MAP = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORGANIZATION", "GPE": "LOCATION",
+           "PER.NAM": "PERSON", "LOC.NAM": "LOCATION", "GPE.NAM": "LOCATION", "ORG.NAM": "ORGANIZATION",
+           "NAME": "PERSON"}
+
+
+def _address_or_location(text: str, label: str) -> str:
+    """CLUENER/BDCI ``address`` mixes toponyms and street addresses: split them."""
+    if label == "LOCATION" and STREET.search(text) and len(text) >= 6:
+        return "ADDRESS"
+    return label
+
+
+def read_bio(path: Path, *, bmes: bool = False) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    """Read char<TAB>tag files (BIO or BMES) into (text, [(start, end, raw_label)])."""
+    out = []
+    chars: list[str] = []
+    tags: list[str] = []
+    for line in list(path.open(encoding="utf-8")) + [""]:
+        line = line.rstrip("\n")
+        if not line.strip():
+            if chars:
+                out.append(_spans_from_tags(chars, tags, bmes))
+            chars, tags = [], []
+            continue
+        tok, _, tag = line.partition("\t")
+        if len(tok) > 1 and tok[-1].isdigit() and not tok.isdigit():
+            tok = tok[:-1]  # weibo: stray word-position digit
+        chars.append(tok)
+        tags.append(tag.strip() or "O")
+    return out
+
+
+def _spans_from_tags(toks: list[str], tags: list[str], bmes: bool):
+    text = ""
+    offs = []
+    for t in toks:
+        offs.append((len(text), len(text) + len(t)))
+        text += t
+    spans = []
+    cur = None
+    for (s, e), tag in zip(offs, tags):
+        pre, _, lab = tag.partition("-")
+        if pre in ("B", "S") or (pre in ("I", "M", "E") and (cur is None or cur[2] != lab)):
+            if cur:
+                spans.append(tuple(cur))
+            cur = [s, e, lab]
+            if pre == "S":
+                spans.append(tuple(cur))
+                cur = None
+        elif pre in ("I", "M", "E") and cur is not None:
+            cur[1] = e
+            if pre == "E" and bmes:
+                spans.append(tuple(cur))
+                cur = None
+        else:
+            if cur:
+                spans.append(tuple(cur))
+            cur = None
+    if cur:
+        spans.append(tuple(cur))
+    return text, spans
+
+
+def map_spans(items, mapping):
+    out = []
+    for text, spans in items:
+        mapped = [(s, e, mapping[l]) for s, e, l in spans if l in mapping]
+        out.append((text, mapped))
+    return out
+
+
+def read_address(path: Path):
+    """Address parsing: union of components = ADDRESS; the ``person`` component = PERSON."""
+    out = []
+    for text, spans in read_bio(path):
+        spans = sorted(spans)
+        res = []
+        cur = None
+        for s, e, lab in spans:
+            if lab.lower() == "person":
+                if cur:
+                    res.append(tuple(cur))
+                    cur = None
+                res.append((s, e, "PERSON"))
+                continue
+            if cur and s <= cur[1] + 1:
+                cur[1] = e
+            else:
+                if cur:
+                    res.append(tuple(cur))
+                cur = [s, e, "ADDRESS"]
+        if cur:
+            res.append(tuple(cur))
+        out.append((text, res))
+    return out
+
+
+def read_cluener(path: Path):
+    out = []
+    for line in path.open(encoding="utf-8"):
+        rec = json.loads(line)
+        spans = []
+        for lab, ents in rec.get("label", {}).items():
+            if lab not in CLUENER_MAP:
+                continue
+            for ent, offs in ents.items():
+                for s, e in offs:
+                    spans.append((s, e + 1, _address_or_location(ent, CLUENER_MAP[lab])))
+        out.append((rec["text"], spans))
+    return out
+
+
+def read_jsonl_spans(path: Path, key: str, mapping):
+    out = []
+    for line in path.open(encoding="utf-8"):
+        rec = json.loads(line)
+        text = rec["text"]
+        spans = []
+        for ent in rec[key]:
+            if key == "entity_list":
+                s, e, lab = ent["entity_index"]["begin"], ent["entity_index"]["end"], ent["entity_type"]
+            else:
+                s, e, lab = ent["start"], ent["end"], ent["type"]
+            if lab not in mapping:
+                continue
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if s < e:
+                spans.append((s, e, _address_or_location(text[s:e], mapping[lab])))
+        out.append((text.rstrip("\n"), spans))
+    return out
+
+
+def to_docbin(nlp, items, stats: Counter) -> DocBin:
+    db = DocBin(store_user_data=False)
+    for text, spans in items:
+        if not text.strip():
+            continue
+        doc = nlp.make_doc(text)
+        ents = []
+        taken = set()
+        for s, e, lab in sorted(set(spans), key=lambda x: (x[0], -(x[1] - x[0]))):
+            span = doc.char_span(s, e, label=lab, alignment_mode="strict")
+            if span is None or any(i in taken for i in range(span.start, span.end)):
+                stats["skipped_span"] += 1
+                continue
+            taken.update(range(span.start, span.end))
+            ents.append(span)
+            stats[lab] += 1
+        doc.ents = ents
+        db.add(doc)
+        stats["docs"] += 1
+    return db
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--msra-train", type=int, default=24000, help="MSRA sentences to train on")
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args()
+    rnd = random.Random(args.seed)
+    ner = args.data / "ner"
+    nlp = spacy.blank("zh")  # char segmenter: one token per character, spans always align
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def split(items, n_dev):
+        items = list(items)
+        rnd.shuffle(items)
+        return items[n_dev:], items[:n_dev]
+
+    corpora: dict[str, tuple[list, list]] = {}
+    msra = map_spans(read_bio(ner / "msra" / "msra.bio"), BIO_MAP)
+    msra_train, msra_dev = split(msra, 2000)
+    corpora["msra"] = (msra_train[: args.msra_train], msra_dev)
+    clu = read_cluener(ner / "cluener" / "train.json")
+    clu_train, clu_dev = split(clu, 1000)
+    corpora["cluener"] = (clu_train, clu_dev)
+    dev_texts = {t for t, _ in clu_dev}
+    bdci_map = {**CLUENER_MAP}
+    bdci = read_jsonl_spans(ner / "bdci2020_privacy" / "train.jsonl", "entities", bdci_map)
+    # BDCI texts concatenate CLUENER sentences: drop any that contain a CLUENER dev sentence.
+    bdci = [(t, s) for t, s in bdci if not any(d in t for d in dev_texts)]
+    corpora["bdci"] = (bdci, [])
+    corpora["weibo"] = (map_spans(read_bio(ner / "weibo" / "train.bio"), BIO_MAP),
+                        map_spans(read_bio(ner / "weibo" / "dev.bio"), BIO_MAP))
+    corpora["resume"] = (map_spans(read_bio(ner / "resume" / "train.bmes", bmes=True), BIO_MAP),
+                         map_spans(read_bio(ner / "resume" / "dev.bmes", bmes=True), BIO_MAP))
+    boson = read_jsonl_spans(ner / "boson" / "boson.jsonl", "entity_list", BOSON_MAP)
+    corpora["boson"] = split(boson, 200)
+    corpora["address"] = (read_address(ner / "address" / "train.bio"), read_address(ner / "address" / "dev.bio"))
+
+    train_all: list = []
+    for name, (train, dev) in corpora.items():
+        stats: Counter = Counter()
+        train_all.extend(train)
+        if dev:
+            to_docbin(nlp, dev, stats).to_disk(args.out / f"dev_{name}.spacy")
+        print(f"{name}: train={len(train)} dev={len(dev)} dev_stats={dict(stats)}", file=sys.stderr)
+    rnd.shuffle(train_all)
+    stats = Counter()
+    to_docbin(nlp, train_all, stats).to_disk(args.out / "train.spacy")
+    print(f"train: {dict(stats)}", file=sys.stderr)
+    # a mixed, small dev set for model selection during training
+    mixed = []
+    for name, (_, dev) in corpora.items():
+        mixed.extend(dev[:300])
+    to_docbin(nlp, mixed, Counter()).to_disk(args.out / "dev.spacy")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
