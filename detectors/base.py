@@ -27,6 +27,7 @@ class Boundary(enum.Enum):
     DIGIT = "digit"  # no ASCII digit next to the match
     ALNUM = "alnum"  # no ASCII letter or digit next to the match
     NONE = "none"
+    NO_MASK = "no_mask"  # no mask character (* or #) next to the match
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ WINDOW_AFTER = 12
 SHORT_KEYWORD = 4  # ASCII keywords this short need non-letter neighbours ("ip" not in "zip")
 _DIGITS = frozenset(b"0123456789")
 _ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_MASKS = frozenset(b"*#")
+_FORBIDDEN = {Boundary.DIGIT: _DIGITS, Boundary.ALNUM: _ALNUM, Boundary.NO_MASK: _MASKS}
 
 
 class DenyListDetector(Detector):
@@ -218,7 +220,7 @@ class Scanner:
             s, e = c.start, c.end
             bnd = c.pat.boundary
             if bnd is not Boundary.NONE:
-                bad = _DIGITS if bnd is Boundary.DIGIT else _ALNUM
+                bad = _FORBIDDEN[bnd]
                 if (s > 0 and data[s - 1] in bad) or (e < n and data[e] in bad):
                     continue
             det = self.detectors[c.det]

@@ -11,6 +11,8 @@ from detectors.normalize import digits_only
 from detectors.patterns._common import MOBILE_CONTEXT
 
 INVALID_PREFIXES = frozenset("140 141 142 143 144 146 148 149 154 160 161 163 164 168 169 174 179 194".split())
+ALLOCATED_EXCEPTIONS = ("1610", "17400", "17401", "17402", "17403", "17404", "17405")
+UNALLOCATED_SCORE = 0.3
 
 
 def national_number(value: str) -> str:
@@ -32,9 +34,8 @@ class CnMobileDetector(Detector):
     def normalize(self, value: str) -> str:
         return national_number(value)
 
-    def check(self, value: str) -> Check:
+    def score(self, value: str, base: float, check: Check, context: bool) -> float | None:
         number = national_number(value)
-        if number[:3] in INVALID_PREFIXES and not number.startswith(("1610", "17400", "17401", "17402", "17403",
-                                                                      "17404", "17405")):
-            return Check.FAIL
-        return Check.NOT_APPLICABLE
+        if number[:3] in INVALID_PREFIXES and not number.startswith(ALLOCATED_EXCEPTIONS):
+            base = UNALLOCATED_SCORE  # keep, but below threshold unless context supports it
+        return super().score(value, base, check, context)

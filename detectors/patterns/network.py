@@ -49,6 +49,8 @@ class IpAddressDetector(Detector):
             return Check.FAIL
         if ip.is_unspecified or (ip.version == 6 and value.count(":") < 2):
             return Check.FAIL
+        if ip.version == 4 and all(len(o) == 1 for o in value.split(".")):
+            return Check.FAIL  # 1.2.3.4: section numbers and versions, not addresses
         return Check.NOT_APPLICABLE
 
 

@@ -1,0 +1,189 @@
+"""Names, places, addresses and organisations: cheap rules on every record, spaCy NER on flagged windows.
+
+NER costs ~1000x the pattern path per event, so it never runs on whole events:
+
+1. **Field rules** (every leaf): a value under a name field (姓名, name, 收货人 ...) that looks
+   like a name is a PERSON; a value under an address field (地址, address ...) with Han
+   characters and an address suffix is an ADDRESS. No model needed.
+2. **Window gate** (free text only): cue words (姓名/联系人/收货人, 先生/女士, 住/寄/送到) and
+   address shapes (…省/市/区/县 … 路/街/号/室) flag ±16-character windows of Chinese text.
+   Digits-only fields, keys, and spans already found by pattern detectors are never sent.
+3. **NER** on the flagged windows only, batched with ``nlp.pipe``; labels map to entity types.
+
+The model is our own (``models/``), loaded offline once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from detectors.base import Finding
+from detectors.redact import preview
+from detectors.structured import leaf_name
+from detectors.taxonomy import classify
+
+if TYPE_CHECKING:
+    from detectors.engine import Scanner
+
+logger = logging.getLogger(__name__)
+
+MODEL_ENV = "PIPLWATCH_NER_MODEL"
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "piplwatch_zh_ner"
+LABELS = {"PERSON": "PERSON", "LOCATION": "LOCATION", "ORGANIZATION": "ORGANIZATION", "ADDRESS": "ADDRESS"}
+NER_SCORE = {"PERSON": 0.8, "ADDRESS": 0.8, "LOCATION": 0.6, "ORGANIZATION": 0.6}
+RULE_SCORE = 0.75
+WINDOW = 16
+MAX_WINDOW_CHARS = 96
+
+NAME_FIELDS = frozenset("姓名 名字 联系人 收件人 收货人 持卡人 户名 客户姓名 法定代表人 监护人 name full_name fullname "
+                        "realname real_name username_cn contact_name receiver consignee xm lxr sjr shr".split())
+ADDRESS_FIELDS = frozenset("地址 住址 家庭住址 收货地址 户籍地址 居住地址 通讯地址 所在地 详细地址 address addr "
+                           "home_address shipping_address dz zz".split())
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_NAME_VALUE = re.compile(r"^(?:[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}[·•‧][\u4e00-\u9fff]{1,8}|[A-Z][a-z]+ [A-Z][a-z]+)$")
+_ADDRESS_VALUE = re.compile(r"[\u4e00-\u9fff].*(?:省|市|区|县|镇|乡|路|街|道|巷|弄|号|室|村|栋|幢|楼|小区)")
+_CUES = re.compile(
+    r"(?:姓名|名字|联系人|收件人|收货人|持卡人|户名|法定代表人|监护人|先生|女士|小姐|住在|住址|地址|寄到|送到|家住)"
+    r"|[\u4e00-\u9fff]{1,6}(?:省|市|自治区)[\u4e00-\u9fff]{0,8}(?:区|县|市|镇)"
+    r"|[\u4e00-\u9fff]{1,10}(?:路|街|大道|巷|弄)[0-9一二三四五六七八九十]{1,5}号"
+)
+
+
+def _model_path(path: str | os.PathLike[str] | None) -> Path:
+    return Path(path or os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+
+
+_LOADED: dict[Path, Any] = {}
+
+
+def load_ner(path: str | os.PathLike[str] | None = None, *, required: bool = True) -> "NerStage | None":
+    """Load the shipped pipeline once per process; ``None`` if it is absent and not ``required``."""
+    p = _model_path(path)
+    if p not in _LOADED:
+        if not (p / "meta.json").exists():
+            if required:
+                raise FileNotFoundError(f"NER model not found at {p} (set {MODEL_ENV})")
+            logger.warning("NER model not found at %s: names and addresses come from field rules only", p)
+            _LOADED[p] = NerStage(None)
+        else:
+            import spacy
+
+            _LOADED[p] = NerStage(spacy.load(p))
+    return _LOADED[p]
+
+
+@dataclass
+class NerStats:
+    """How much work reached the model (for the benchmark and metrics)."""
+
+    records: int = 0
+    records_to_ner: int = 0
+    windows: int = 0
+    chars_to_ner: int = 0
+    rule_findings: int = 0
+    ner_findings: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class NerStage:
+    """Gated NER over leaves of a record, merged with the pattern findings."""
+
+    def __init__(self, nlp: Any) -> None:
+        self.nlp = nlp
+        self.stats = NerStats()
+        meta = getattr(nlp, "meta", {}) if nlp is not None else {}
+        self.model_name = f"{meta.get('lang', 'zh')}_{meta.get('name', 'none')}"
+        self.model_version = str(meta.get("version", "0"))
+
+    # -- public ------------------------------------------------------------------------------
+    def augment_text(self, text: str, found: list[Finding], scanner: "Scanner") -> list[Finding]:
+        """Add PERSON/ADDRESS/... findings in one plain text."""
+        return self.augment_leaves([(None, text)], found, scanner)
+
+    def augment_leaves(self, leaves: list[tuple[str | None, str]], found: list[Finding],
+                       scanner: "Scanner") -> list[Finding]:
+        """Add findings for a flattened record; ``found`` are the pattern findings."""
+        self.stats.records += 1
+        taken: dict[str | None, list[tuple[int, int]]] = {}
+        for f in found:
+            taken.setdefault(f.field, []).append((f.start, f.end))
+        extra: list[Finding] = []
+        jobs: list[tuple[str | None, str, int]] = []  # (field, window text, offset in value)
+        for path, value in leaves:
+            if not _HAN.search(value):
+                continue
+            name = leaf_name(path).lower() if path else ""
+            if name in NAME_FIELDS and _NAME_VALUE.match(value.strip()):
+                s = len(value) - len(value.lstrip())
+                extra.append(self._finding(scanner, "PERSON", value.strip(), path, s, RULE_SCORE, "FieldRule"))
+                continue
+            if name in ADDRESS_FIELDS and _ADDRESS_VALUE.search(value) and len(value) <= 120:
+                s = len(value) - len(value.lstrip())
+                extra.append(self._finding(scanner, "ADDRESS", value.strip(), path, s, RULE_SCORE, "FieldRule"))
+                continue
+            if self.nlp is None:
+                continue
+            for ws, we in _windows(value, taken.get(path, [])):
+                jobs.append((path, value[ws:we], ws))
+        self.stats.rule_findings += len(extra)
+        if jobs:
+            self.stats.records_to_ner += 1
+            self.stats.windows += len(jobs)
+            self.stats.chars_to_ner += sum(len(j[1]) for j in jobs)
+            for (path, wtext, off), doc in zip(jobs, self.nlp.pipe([j[1] for j in jobs], batch_size=64)):
+                for ent in doc.ents:
+                    label = LABELS.get(ent.label_)
+                    if label is None or len(ent.text.strip()) < 2:
+                        continue
+                    s = off + ent.start_char
+                    if any(s < te and ts < s + len(ent.text) for ts, te in taken.get(path, [])):
+                        continue
+                    extra.append(self._finding(scanner, label, ent.text, path, s, NER_SCORE[label], "SpacyNer"))
+                    self.stats.ner_findings += 1
+        return _merge(found, extra)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _finding(self, scanner: "Scanner", label: str, text: str, path: str | None, start: int, score: float,
+                 detector: str) -> Finding:
+        category, sensitivity = classify(label)
+        norm = re.sub(r"\s+", "", text)
+        return Finding(entity_type=label, start=start, end=start + len(text), score=score, detector=detector,
+                       preview=preview(text, label), hmac=scanner.hmac_of(label, norm), sensitivity=sensitivity,
+                       category=category, field=path)
+
+
+def _windows(value: str, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """±WINDOW character windows around cues, merged, clipped, outside pattern findings."""
+    spans: list[list[int]] = []
+    for m in _CUES.finditer(value):
+        s, e = max(0, m.start() - WINDOW), min(len(value), m.end() + WINDOW)
+        if spans and s <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], e)
+        else:
+            spans.append([s, e])
+    out = []
+    for s, e in spans:
+        e = min(e, s + MAX_WINDOW_CHARS)
+        if _HAN.search(value, s, e) and not any(ts <= s and e <= te for ts, te in taken):
+            out.append((s, e))
+    return out
+
+
+def _merge(found: list[Finding], extra: list[Finding]) -> list[Finding]:
+    """Pattern findings win; an entity inside an ADDRESS (a name, a place) is not counted twice."""
+    if not extra:
+        return found
+    addresses = [(f.field, f.start, f.end) for f in extra if f.entity_type == "ADDRESS"]
+    kept = []
+    for f in extra:
+        if f.entity_type != "ADDRESS" and any(fl == f.field and s <= f.start and f.end <= e for fl, s, e in addresses):
+            continue
+        kept.append(f)
+    out = found + kept
+    out.sort(key=lambda f: (f.field or "", f.start))
+    return out

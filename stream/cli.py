@@ -1,0 +1,69 @@
+"""The ``piplwatch`` command line. Heavy imports (Faust, spaCy) happen inside the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one clear line, exit 2
+        self.exit(2, f"piplwatch: {message} (see --help)\n")
+
+
+def _score(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    p = _Parser(prog="piplwatch", description="Catch unauthorized transfers of Chinese personal information.")
+    p.add_argument("--version", action="version", version="piplwatch 0.1.0")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("scan", help="find personal information in files (JSONL, CSV, JSON, text)")
+    s.add_argument("files", nargs="*", metavar="FILE", help="input files; - or none reads stdin")
+    s.add_argument("--format", choices=("jsonl", "table"), default="jsonl")
+    s.add_argument("--entities", help="comma-separated entity types to report")
+    s.add_argument("--min-score", type=_score, default=None, help="drop findings below this score (0-1)")
+    s.add_argument("--config", help="detector config file (TOML or YAML)")
+    s.add_argument("--no-ner", action="store_true", help="pattern detectors only (no NER model)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    from stream.commands import add_stream_commands
+
+    add_stream_commands(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``piplwatch`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.cmd == "scan":
+            from stream.scan_cli import InputError, run
+
+            try:
+                return run(args)
+            except InputError as exc:
+                print(f"piplwatch scan: {exc}", file=sys.stderr)
+                return 2
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - config and I/O errors become one line
+        from detectors import ConfigError
+
+        if isinstance(exc, (ConfigError, OSError, ValueError)):
+            print(f"piplwatch: {exc}", file=sys.stderr)
+            return 2
+        raise

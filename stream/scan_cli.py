@@ -1,0 +1,177 @@
+"""``piplwatch scan``: find Chinese personal information in files (JSONL, CSV, JSON, plain text).
+
+Exit codes like grep: 0 nothing found, 1 found, 2 error. A malformed line is reported on
+stderr with file and line number and does not stop the rest of the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+from detectors import DetectorConfig, Finding, Scanner
+
+PROGRESS_MIN_BYTES = 1 << 20
+
+
+@dataclass
+class Record:
+    """One unit of output."""
+
+    source: str
+    line: int
+    id: Any
+    data: Any  # str (plain text) or a JSON-like object
+
+
+class InputError(Exception):
+    """A problem with one line or file, reported as one line on stderr."""
+
+
+def _open(path: str) -> tuple[str, IO[bytes]]:
+    if path == "-":
+        return "<stdin>", sys.stdin.buffer
+    try:
+        return path, open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+
+
+def _kind(name: str, head: bytes) -> str:
+    low = name.lower()
+    if low.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if low.endswith(".csv"):
+        return "csv"
+    if low.endswith(".json"):
+        return "json"
+    if low.endswith((".txt", ".log", ".md")):
+        return "text"
+    stripped = head.lstrip()
+    if stripped.startswith(b"{"):
+        return "jsonl"
+    if stripped.startswith(b"["):
+        return "json"
+    return "text"
+
+
+def iter_records(name: str, raw: bytes, errors: list[str]) -> Iterator[Record]:
+    """Records of one input, in order; bad lines are appended to ``errors`` and skipped."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"{name}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+    kind = _kind(name, raw[:64])
+    if kind == "jsonl":
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                errors.append(f"{name}:{n}: malformed JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if isinstance(obj, dict) and ("text" in obj or "payload" in obj):
+                if "text" in obj and not isinstance(obj["text"], str):
+                    errors.append(f"{name}:{n}: \"text\" must be a string")
+                    continue
+                yield Record(name, n, obj.get("id", n), obj["text"] if "text" in obj else obj["payload"])
+            else:
+                yield Record(name, n, n, obj)
+    elif kind == "json":
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{name}:{exc.lineno}: malformed JSON ({exc.msg})") from None
+        for i, item in enumerate(obj if isinstance(obj, list) else [obj], 1):
+            yield Record(name, i, item.get("id", i) if isinstance(item, dict) else i, item)
+    elif kind == "csv":
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames:
+            raise InputError(f"{name}: CSV without a header line")
+        for row in reader:
+            n = reader.line_num
+            if None in row:
+                errors.append(f"{name}:{n}: more fields than the header")
+                row.pop(None)
+            yield Record(name, n, row.get("id", n), {k: v for k, v in row.items() if v})
+    else:
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                yield Record(name, n, n, line)
+
+
+def _table(rec: Record, findings: list[Finding], out: IO[str]) -> None:
+    for f in findings:
+        where = f"{rec.source}:{rec.line}"
+        field = f.field or "-"
+        out.write(f"{where:<24} {field:<20.20} {f.entity_type:<28} {f.score:>5.2f} {f.start:>5}-{f.end:<5} "
+                  f"{'masked ' if f.masked else ''}{f.preview}\n")
+
+
+def run(args: Any) -> int:
+    """Execute ``piplwatch scan`` with parsed arguments."""
+    config = DetectorConfig.load(args.config) if args.config else DetectorConfig()
+    ner = None
+    if not args.no_ner and config.ner:
+        from detectors.ner import load_ner
+
+        ner = load_ner(required=False)
+    scanner = Scanner(config, ner=ner)
+    entities = set(args.entities.split(",")) if args.entities else None
+    if entities:
+        from detectors import entity_names
+
+        unknown = entities - set(entity_names()) - {"PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"}
+        if unknown:
+            raise InputError(f"--entities: unknown entity {', '.join(sorted(unknown))}")
+    out = sys.stdout
+    found_any = False
+    failed = False
+    if args.format == "table" and out.isatty():
+        out.write(f"{'where':<24} {'field':<20} {'entity':<28} {'score':>5} {'span':<11} preview\n")
+    for path in args.files or ["-"]:
+        errors: list[str] = []
+        try:
+            name, fh = _open(path)
+            with fh:
+                raw = fh.read()
+            records = iter_records(name, raw, errors)
+            bar = None
+            if sys.stderr.isatty() and len(raw) >= PROGRESS_MIN_BYTES and not args.quiet:
+                from tqdm import tqdm
+
+                bar = tqdm(total=raw.count(b"\n") or None, unit="rec", desc=os.path.basename(name), file=sys.stderr)
+            for rec in records:
+                findings = scanner.scan(rec.data, entities=entities, min_score=args.min_score)
+                found_any = found_any or bool(findings)
+                if args.format == "jsonl":
+                    out.write(json.dumps({"id": rec.id, "findings": [f.to_dict() for f in findings]},
+                                         ensure_ascii=False) + "\n")
+                else:
+                    _table(rec, findings, out)
+                if bar is not None:
+                    bar.update(1)
+            if bar is not None:
+                bar.close()
+        except InputError as exc:
+            print(f"piplwatch scan: {exc}", file=sys.stderr)
+            failed = True
+        for err in errors:
+            print(f"piplwatch scan: {err}", file=sys.stderr)
+        failed = failed or bool(errors)
+    out.flush()
+    if failed:
+        return 2
+    return 1 if found_any else 0
