@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from dataclasses import field as dc_field
-from typing import Any, ClassVar, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping, NamedTuple
+
+from detectors.normalize import strip_separators
 
 
 class Check(enum.Enum):
@@ -40,12 +42,15 @@ class Pattern:
     boundary: Boundary = Boundary.ALNUM
 
 
-@dataclass(frozen=True)
-class Finding:
+_NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})
+
+
+class Finding(NamedTuple):
     """One detected personal-information value. Carries no raw value.
 
     ``start``/``end`` are Python string offsets (end exclusive) into the scanned text, or
-    into the string value at ``field`` for structured input.
+    into the string value at ``field`` for structured input. Immutable (a NamedTuple: it is
+    created on the hot path, and is ~3x cheaper to build than a frozen dataclass).
     """
 
     entity_type: str
@@ -61,7 +66,7 @@ class Finding:
     field: str | None = None
     check: str = Check.NOT_APPLICABLE.value
     context: bool = False
-    attributes: Mapping[str, Any] = dc_field(default_factory=dict)
+    attributes: Mapping[str, Any] = _NO_ATTRIBUTES
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (no raw value)."""
@@ -93,9 +98,16 @@ class Detector:
     CONTEXT_REQUIRED: ClassVar[bool] = False
     #: lower wins when two findings overlap (resident IDs beat cards and USCC readings)
     PRIORITY: ClassVar[int] = 50
+    HAS_ATTRIBUTES: ClassVar[bool] = False
     MASKED: ClassVar[bool] = False
     #: namespace of the keyed HMAC; detectors for the same real-world value share one
     SUBJECT_KIND: ClassVar[str | None] = None
+    #: whether ``score`` wants to see candidates whose check failed (bank cards do)
+    SCORES_FAILED_CHECKS: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.HAS_ATTRIBUTES = cls.attributes is not Detector.attributes
 
     def __init__(self, *, patterns: tuple[Pattern, ...] | None = None,
                  context: tuple[str, ...] | None = None, entity: str | None = None) -> None:
@@ -111,7 +123,7 @@ class Detector:
 
     def normalize(self, value: str) -> str:
         """The canonical form that is HMAC-ed (separators stripped, upper-cased)."""
-        return "".join(c for c in value if c not in " -()").upper()
+        return strip_separators(value).upper()
 
     def check(self, value: str) -> Check:
         """Checksum/structure validation of a candidate (folded text)."""

@@ -14,9 +14,9 @@ Pipeline per text (or per flattened record):
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
 import hyperscan
@@ -24,7 +24,7 @@ import hyperscan
 from detectors.base import Boundary, Check, Detector, Finding, Pattern
 from detectors.config import DetectorConfig
 from detectors.normalize import fold
-from detectors.redact import keyed_hmac, load_hmac_key, preview
+from detectors.redact import load_hmac_key, preview
 from detectors.registry import build_registry
 from detectors.structured import iter_leaves
 from detectors.taxonomy import classify
@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 WINDOW_BEFORE = 48  # bytes: ~16 CJK characters or 48 ASCII characters
 WINDOW_AFTER = 12
-SHORT_KEYWORD = 4  # ASCII keywords this short need non-letter neighbours ("ip" not in "zip")
+SHORT_KEYWORD = 4
+GATED_MAX_LEN = 72  # bytes: the longest context-mandatory match (a 64-hex digest, a dated Chinese DOB)  # ASCII keywords this short need non-letter neighbours ("ip" not in "zip")
 _DIGITS = frozenset(b"0123456789")
 _ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _MASKS = frozenset(b"*#")
@@ -55,12 +56,19 @@ def _on_match(idx: int, start: int, end: int, flags: int, hits: list[tuple[int, 
     hits.append((idx, start, end))
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    det: int
-    pat: Pattern
-    start: int
-    end: int
+_WRAP = {Boundary.DIGIT: b"[^0-9]", Boundary.ALNUM: b"[^0-9A-Za-z]"}
+
+
+def _wrappable(p: Pattern) -> bool:
+    """ASCII patterns with a digit/letter boundary get it encoded in the regex (one consumed byte per side)."""
+    return p.boundary in _WRAP and p.regex.isascii()
+
+
+def _expr(p: Pattern, wrapped: bool) -> bytes:
+    if not wrapped:
+        return p.regex.encode()
+    w = _WRAP[p.boundary]
+    return w + b"(?:" + p.regex.encode() + b")" + w
 
 
 class Scanner:
@@ -82,27 +90,30 @@ class Scanner:
 
     # -- compilation -------------------------------------------------------------------------
     def _build(self) -> None:
-        self._pats: list[tuple[int, Pattern]] = []
-        gated_pats: list[tuple[int, Pattern]] = []
+        self._pats: list[tuple[int, Pattern, bool]] = []  # (detector, pattern, boundary encoded in the regex)
         kw_dets: dict[str, set[int]] = {}
+        gated_by_det: dict[int, list[tuple[int, Pattern, bool]]] = {}
         for i, det in enumerate(self.detectors):
-            target = gated_pats if det.gated else self._pats
-            target.extend((i, p) for p in det.patterns)
+            entries = [(i, p, _wrappable(p)) for p in det.patterns]
+            if det.gated:
+                gated_by_det[i] = entries
+            else:
+                self._pats.extend(entries)
             for w in det.context:
                 kw_dets.setdefault(w.lower(), set()).add(i)
         self._n_main = len(self._pats)
         self._kws = [(w, frozenset(d)) for w, d in sorted(kw_dets.items())]
-        self._gated_dets = frozenset(i for i, d in enumerate(self.detectors) if d.gated)
-        exprs, flags = [], []
-        for _, p in self._pats:
-            exprs.append(p.regex.encode())
-            flags.append(self._flags(p.regex))
+        self._gated_dets = frozenset(gated_by_det)
+        exprs = [_expr(p, wrapped) for _, p, wrapped in self._pats]
+        flags = [self._flags(p.regex) for _, p, _ in self._pats]
         for w, _ in self._kws:
             exprs.append(self._keyword_regex(w))
             flags.append(self._flags(w) | hyperscan.HS_FLAG_CASELESS)
         self._db = self._compile(exprs, flags)
-        self._gated = gated_pats
-        self._gdb = self._compile([p.regex.encode() for _, p in gated_pats], [self._flags(p.regex) for _, p in gated_pats])
+        # one small database per context-mandatory detector, scanned only near its words
+        self._gdbs = {d: (entries, self._compile([_expr(p, w) for _, p, w in entries],
+                                                 [self._flags(p.regex) for _, p, _ in entries]))
+                      for d, entries in gated_by_det.items()}
 
     @staticmethod
     def _flags(regex: str) -> int:
@@ -182,30 +193,41 @@ class Scanner:
         folded = fold(text)
         data = folded.encode("utf-8")
         ascii_only = len(data) == len(folded)
+        padded = b"\n" + data + b"\n"  # wrapped patterns consume one neighbour byte on each side
         hits: list[tuple[int, int, int]] = []
-        self._db.scan(data, match_event_handler=_on_match, context=hits)
+        self._db.scan(padded, match_event_handler=_on_match, context=hits)
         if not hits:
             return []
         n_main = self._n_main
+        pats = self._pats
         kw_hits: dict[int, list[tuple[int, int]]] = {}
-        cands: list[_Candidate] = []
-        gate = False
+        cands: list[tuple[int, Pattern, bool, int, int]] = []
         for idx, s, e in hits:
             if idx >= n_main:
                 for d in self._kws[idx - n_main][1]:
-                    kw_hits.setdefault(d, []).append((s, e))
-                    if d in self._gated_dets:
-                        gate = True
+                    kw_hits.setdefault(d, []).append((max(0, s - 1), e - 1))
             else:
-                det, pat = self._pats[idx]
-                cands.append(_Candidate(det, pat, s, e))
-        if gate and self._gdb is not None:
-            ghits: list[tuple[int, int, int]] = []
-            self._gdb.scan(data, match_event_handler=_on_match, context=ghits)
-            for idx, s, e in ghits:
-                det, pat = self._gated[idx]
-                if det in kw_hits:
-                    cands.append(_Candidate(det, pat, s, e))
+                det, pat, wrapped = pats[idx]
+                # padded offset p is data offset p - 1; a wrapped match also holds one byte on each side
+                cands.append((det, pat, wrapped, s if wrapped else s - 1, e - 2 if wrapped else e - 1))
+        gated = [d for d in kw_hits if d in self._gated_dets]
+        for d in gated:
+            # context-mandatory shapes can only score near their words: scan those windows only
+            entries, gdb = self._gdbs[d]
+            regions: list[list[int]] = []
+            for ks, ke in sorted(kw_hits[d]):
+                lo, hi = max(0, ks - WINDOW_AFTER - GATED_MAX_LEN), min(len(data), ke + WINDOW_BEFORE + GATED_MAX_LEN)
+                if regions and lo <= regions[-1][1]:
+                    regions[-1][1] = max(regions[-1][1], hi)
+                else:
+                    regions.append([lo, hi])
+            for lo, hi in regions:
+                lo, hi = _char_start(padded, lo), _char_start(padded, hi + 2)  # keep the slice valid UTF-8
+                ghits: list[tuple[int, int, int]] = []
+                gdb.scan(padded[lo:hi], match_event_handler=_on_match, context=ghits)
+                for idx, s, e in ghits:
+                    _, pat, wrapped = entries[idx]
+                    cands.append((d, pat, wrapped, s + lo if wrapped else s + lo - 1, (e - 2 if wrapped else e - 1) + lo))
         if not cands:
             return []
         # byte offsets of segment starts, for clipping context windows and mapping fields
@@ -213,77 +235,90 @@ class Scanner:
             seg_bytes = [(a, b) for a, b, _ in segs]
         else:
             seg_bytes = [(len(folded[:a].encode()), len(folded[:b].encode())) for a, b, _ in segs]
-        best: dict[tuple[int, int], tuple[float, _Candidate, Check, bool]] = {}
+        best: dict[tuple[int, int], tuple[float, int, int, int, Check, bool]] = {}
         n = len(data)
         cfg = self.config
-        for c in cands:
-            s, e = c.start, c.end
-            bnd = c.pat.boundary
-            if bnd is not Boundary.NONE:
-                bad = _FORBIDDEN[bnd]
-                if (s > 0 and data[s - 1] in bad) or (e < n and data[e] in bad):
-                    continue
-            det = self.detectors[c.det]
+        dets = self.detectors
+        for di, pat, wrapped, s, e in cands:
+            if not wrapped:
+                bnd = pat.boundary
+                if bnd is not Boundary.NONE:
+                    bad = _FORBIDDEN[bnd]
+                    if (s > 0 and data[s - 1] in bad) or (e < n and data[e] in bad):
+                        continue
+            det = dets[di]
             seg_i = _segment_of(seg_bytes, s)
             seg_start, val_start = seg_bytes[seg_i]
             if s < val_start:
                 continue  # inside a field name
             value = data[s:e].decode("utf-8")
             check = det.check(value)
-            ctx = _has_context(kw_hits.get(c.det), s, e, seg_start)
-            sc = det.score(value, c.pat.score, check, ctx)
+            if check is Check.FAIL and not det.SCORES_FAILED_CHECKS:
+                continue
+            ctx = _has_context(kw_hits.get(di), s, e, seg_start)
+            sc = det.score(value, pat.score, check, ctx)
             if sc is None or sc < cfg.threshold(det.entity):
                 continue
-            key = (c.det, s)
+            key = (di, s)
             prev = best.get(key)
-            if prev is None or (e - s) > (prev[1].end - prev[1].start):
-                best[key] = (sc, c, check, ctx)
+            if prev is None or (e - s) > (prev[3] - prev[2]):
+                best[key] = (sc, di, s, e, check, ctx)
         if not best:
             return []
-        ranked = sorted(best.values(), key=lambda t: (self.detectors[t[1].det].PRIORITY, -t[0], t[1].start - t[1].end))
+        ranked = sorted(best.values(), key=lambda t: (dets[t[1]].PRIORITY, -t[0], t[2] - t[3]))
         taken: list[tuple[int, int]] = []
         out: list[Finding] = []
-        for sc, c, check, ctx in ranked:
-            if any(c.start < te and ts < c.end for ts, te in taken):
+        for sc, di, s, e, check, ctx in ranked:
+            if any(s < te and ts < e for ts, te in taken):
                 continue
-            det = self.detectors[c.det]
-            value = data[c.start:c.end].decode("utf-8")
+            det = dets[di]
+            value = data[s:e].decode("utf-8")
             norm = det.normalize(value)
             if norm in cfg.allow_list:
                 continue
-            taken.append((c.start, c.end))
-            out.append(self._finding(det, folded, data, ascii_only, segs, seg_bytes, c, sc, check, ctx, value, norm))
+            taken.append((s, e))
+            out.append(self._finding(det, data, ascii_only, segs, seg_bytes, s, sc, check, ctx, value, norm))
         out.sort(key=lambda f: (f.field or "", f.start))
         return out
 
-    def _finding(self, det: Detector, folded: str, data: bytes, ascii_only: bool, segs: list[tuple[int, int, str | None]],
-                 seg_bytes: list[tuple[int, int]], c: _Candidate, score: float, check: Check, ctx: bool, value: str,
+    def _finding(self, det: Detector, data: bytes, ascii_only: bool, segs: list[tuple[int, int, str | None]],
+                 seg_bytes: list[tuple[int, int]], start: int, score: float, check: Check, ctx: bool, value: str,
                  norm: str) -> Finding:
+        seg_i = _segment_of(seg_bytes, start)
         if ascii_only:
-            s, e = c.start, c.end
+            s = start
         else:
-            s = len(data[: c.start].decode("utf-8"))
-            e = s + len(value)
-        seg_i = _segment_of(seg_bytes, c.start)
+            # decode only from the segment start: the segment's string offset is known
+            s = segs[seg_i][0] + len(data[seg_bytes[seg_i][0]:start].decode("utf-8"))
+        e = s + len(value)
         val_start, path = segs[seg_i][1], segs[seg_i][2]
         category, sensitivity = classify(det.entity)
-        attrs = det.attributes(value)
-        if attrs.get("age_under_14"):
+        attrs = det.attributes(value) if det.HAS_ATTRIBUTES else {}
+        if attrs and attrs.get("age_under_14"):
             category = "minor"
             sensitivity = "spi"
         return Finding(
             entity_type=det.entity, start=s - val_start, end=e - val_start, score=round(score, 3), detector=det.name,
-            preview=preview(value, det.entity), hmac=keyed_hmac(self._key, det.SUBJECT_KIND or det.entity, norm),
+            preview=preview(value, det.entity), hmac=self.hmac_of(det.SUBJECT_KIND or det.entity, norm),
             sensitivity=sensitivity, category=category, masked=det.MASKED, field=path, check=check.value,
             context=ctx, attributes=attrs,
         )
 
     def hmac_of(self, kind: str, normalized: str) -> str:
         """The keyed HMAC this scanner gives a normalized value of ``kind`` (for joins with consents)."""
-        return keyed_hmac(self._key, kind, normalized)
+        return hmac.digest(self._key, f"{kind}:{normalized}".encode(), "sha256").hex()[:32]
+
+
+def _char_start(buf: bytes, i: int) -> int:
+    """Move ``i`` back to the first byte of a UTF-8 character."""
+    while 0 < i < len(buf) and 0x80 <= buf[i] < 0xC0:
+        i -= 1
+    return min(i, len(buf))
 
 
 def _segment_of(seg_bytes: list[tuple[int, int]], pos: int) -> int:
+    if len(seg_bytes) == 1:
+        return 0
     lo, hi = 0, len(seg_bytes) - 1
     while lo < hi:
         mid = (lo + hi + 1) // 2

@@ -12,7 +12,9 @@ import re
 _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FOLD[0x3000] = 0x20
 _FOLD.update({0x2010: 0x2D, 0x2014: 0x2D, 0x2022: 0xB7, 0x2027: 0xB7})
-_NEEDS_FOLD = re.compile("[\uff01-\uff5e\u3000\u2010\u2014]")
+# only characters that can be part of an identifier trigger folding: full-width punctuation
+# such as ，。：（ is everywhere in Chinese text and patterns accept it as it is
+_NEEDS_FOLD = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0a\uff0b\uff0d\uff20\uff0e\u3000\u2010\u2014]")
 
 
 def fold(text: str) -> str:
@@ -22,6 +24,15 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
+_NON_DIGITS = re.compile("[^0-9]+")
+_SEPARATORS = str.maketrans("", "", " -()")
+
+
 def digits_only(value: str) -> str:
     """Keep only ASCII digits."""
-    return "".join(c for c in value if "0" <= c <= "9")
+    return _NON_DIGITS.sub("", value)
+
+
+def strip_separators(value: str) -> str:
+    """Drop spaces, hyphens and parentheses (the default normal form before HMAC)."""
+    return value.translate(_SEPARATORS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -33,7 +32,7 @@ def load_hmac_key(path: str | os.PathLike[str] | None = None) -> bytes:
 
 def keyed_hmac(key: bytes, kind: str, normalized: str) -> str:
     """HMAC-SHA256 of ``kind:normalized``, hex, truncated to 128 bits."""
-    return hmac.new(key, f"{kind}:{normalized}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.digest(key, f"{kind}:{normalized}".encode(), "sha256").hex()[:32]
 
 
 def preview(value: str, entity: str) -> str:

@@ -26,6 +26,7 @@ class CnBankCardDetector(Detector):
     CONTEXT = CARD_CONTEXT
     PRIORITY = 25
     SUBJECT_KIND = "bank_card"
+    SCORES_FAILED_CHECKS = True
 
     def normalize(self, value: str) -> str:
         return digits_only(value)

@@ -6,7 +6,6 @@ region check only: historic county codes stay valid. https://openstd.samr.gov.cn
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from detectors.base import Check, Detector, Pattern
@@ -25,7 +24,7 @@ CONTEXT = ID_CONTEXT
 
 def age_under_14(number: str) -> bool:
     """Whether the holder is under 14 today (PIPL Art. 28/31)."""
-    return cn_ric.age_on(number, dt.date.today()) < 14
+    return cn_ric.age_on(number) < 14
 
 
 class CnResidentIdDetector(Detector):
@@ -37,11 +36,13 @@ class CnResidentIdDetector(Detector):
     PRIORITY = 10
     SUBJECT_KIND = "id_number"
 
+    def normalize(self, value: str) -> str:
+        return cn_ric.compact(value)
+
     def check(self, value: str) -> Check:
-        number = cn_ric.compact(value)
-        if number[:2] not in cn_ric.MAINLAND_PROVINCES:
+        if value[:2] not in cn_ric.MAINLAND_PROVINCES:
             return Check.FAIL
-        return Check.PASS if cn_ric.is_valid(number) else Check.FAIL
+        return Check.PASS if cn_ric.is_valid(value) else Check.FAIL
 
     def attributes(self, value: str) -> dict[str, Any]:
         return {"age_under_14": age_under_14(cn_ric.compact(value))}

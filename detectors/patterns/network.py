@@ -43,6 +43,13 @@ class IpAddressDetector(Detector):
         return str(ipaddress.ip_address(value))
 
     def check(self, value: str) -> Check:
+        if "." in value:  # IPv4 fast path
+            octets = value.split(".")
+            if len(octets) != 4 or any(len(o) > 1 and o[0] == "0" for o in octets) or any(int(o) > 255 for o in octets):
+                return Check.FAIL
+            if all(len(o) == 1 for o in octets):
+                return Check.FAIL  # 1.2.3.4: section numbers and versions, not addresses
+            return Check.FAIL if value == "0.0.0.0" else Check.NOT_APPLICABLE
         try:
             ip = ipaddress.ip_address(value)
         except ValueError:

@@ -5,6 +5,8 @@ Reference: GB 32100-2015 §5; ``identifiers.md`` §3.5.
 
 from __future__ import annotations
 
+import operator
+
 from detectors.validators.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
@@ -12,14 +14,18 @@ ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
+_VALUES = {c: i for i, c in enumerate(ALPHABET)}
+_SEPARATORS = str.maketrans("", "", " -")
+
+
 def compact(value: str) -> str:
     """Strip separators and upper-case."""
-    return "".join(c for c in value if c not in " -").upper()
+    return value.translate(_SEPARATORS).upper()
 
 
 def calc_check_digit(first17: str) -> str:
     """Return the check character for the first 17 characters."""
-    total = sum(ALPHABET.index(c) * w for c, w in zip(first17, WEIGHTS))
+    total = sum(map(operator.mul, map(_VALUES.__getitem__, first17), WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
 
@@ -28,7 +34,7 @@ def validate(value: str) -> str:
     code = compact(value)
     if len(code) != 18:
         raise InvalidLength()
-    if any(c not in ALPHABET for c in code) or not code[2:8].isdigit():
+    if not code[2:8].isdigit() or not set(code) <= _VALUES.keys():
         raise InvalidFormat()
     if calc_check_digit(code[:17]) != code[17]:
         raise InvalidChecksum()

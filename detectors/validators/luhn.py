@@ -5,17 +5,18 @@ from __future__ import annotations
 from detectors.validators.exceptions import InvalidChecksum, InvalidFormat
 
 
+_DOUBLED = bytes((2 * d - 9 if d > 4 else 2 * d) for d in range(10))
+
+
 def checksum(number: str) -> int:
-    """Return the Luhn sum mod 10 of a digit string (0 means valid)."""
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = ord(ch) - 48
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10
+    """Return the Luhn sum mod 10 of an ASCII digit string (0 means valid)."""
+    b = number.encode()[::-1]
+    odd = b[0::2]
+    even = b[1::2]
+    return (sum(odd) - 48 * len(odd) + sum(even.translate(_DOUBLED_TABLE))) % 10
+
+
+_DOUBLED_TABLE = bytes(range(48)) + _DOUBLED + bytes(range(58, 256))
 
 
 def calc_check_digit(partial: str) -> str:
