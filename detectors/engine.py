@@ -295,8 +295,7 @@ class Scanner:
         category, sensitivity = classify(det.entity)
         attrs = det.attributes(value) if det.HAS_ATTRIBUTES else {}
         if attrs and attrs.get("age_under_14"):
-            category = "minor"
-            sensitivity = "spi"
+            sensitivity = "spi"  # all PI of a child under 14 is sensitive (PIPL Art. 28)
         return Finding(
             entity_type=det.entity, start=s - val_start, end=e - val_start, score=round(score, 3), detector=det.name,
             preview=preview(value, det.entity), hmac=self.hmac_of(det.SUBJECT_KIND or det.entity, norm),

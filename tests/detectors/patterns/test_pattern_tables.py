@@ -138,4 +138,4 @@ def test_patterns_minor_resident_id_is_spi_minor(scanner) -> None:
     year = dt.date.today().year - 8
     first17 = f"110105{year}0101001"
     f = scanner.scan("身份证" + first17 + calc_check_digit(first17))[0]
-    assert f.attributes["age_under_14"] is True and f.category == "minor" and f.sensitivity == "spi"
+    assert f.attributes["age_under_14"] is True and f.category == "identity_document" and f.sensitivity == "spi"

@@ -1,0 +1,209 @@
+"""The Faust application: one thin agent that hands each transfer to the ``Judge``.
+
+``create_app(settings)`` returns the app and its ``Runtime`` (scanner, state, judge,
+materializer, metrics, web server). Agents stay thin; all decisions live in ``stream.judge``
+and ``stream.authz``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from typing import Any
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from detectors import DetectorConfig, Scanner
+from detectors.redact import load_hmac_key
+from stream.judge import Judge, dumps
+from stream.materialize import Materializer
+from stream.metrics import PiplwatchMetrics
+from stream.settings import Settings
+from stream.state import StateStore
+
+logger = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Per-process services around the agent."""
+
+    def __init__(self, settings: Settings, app: faust.App) -> None:
+        self.settings = settings
+        self.app = app
+        self.registry = CollectorRegistry()
+        self.metrics = PiplwatchMetrics.create(self.registry)
+        config = DetectorConfig.load(settings.detector_config) if settings.detector_config else DetectorConfig()
+        ner = None
+        if settings.ner and config.ner:
+            from detectors.ner import load_ner
+
+            ner = load_ner(required=False)
+            if ner is not None and ner.nlp is not None:
+                self.metrics.model_info.labels(ner.model_name, ner.model_version).set(1)
+        self.scanner = Scanner(config, hmac_key=load_hmac_key(settings.hmac_key_file), ner=ner)
+        self.state = StateStore(settings.state_dir)
+        self.judge = Judge(self.scanner, self.state, max_message_bytes=settings.max_message_bytes)
+        self.materializer = Materializer(settings.bootstrap, {"consents": settings.topics.consents,
+                                                              "agreements": settings.topics.agreements},
+                                         self.state, self.scanner, client_kwargs=settings.aiokafka_kwargs(),
+                                         metrics=self.metrics)
+        self.started = asyncio.Event()
+        self.recent_alerts: list[dict[str, Any]] = []
+        self._pending: set[asyncio.Future] = set()
+        self._web: Any = None
+
+    async def start(self) -> None:
+        """Start the materializer and the web server (metrics, API, dashboard)."""
+        from stream.web import start_web
+
+        await self.materializer.start()
+        self._web = await start_web(self, self.settings.web_bind, self.settings.web_port)
+        self.started.set()
+        await self.materializer.ready.wait()
+        self.metrics.state_ready.set(1)
+
+    async def stop(self) -> None:
+        """Stop services and close the store."""
+        await self.materializer.stop()
+        if self._web is not None:
+            await self._web.cleanup()
+        for fut in list(self._pending):
+            fut.cancel()
+        self.state.close()
+
+    async def handle(self, event: Any, topics: dict[str, Any]) -> None:
+        """Judge one transfer event and publish its outputs."""
+        await self.started.wait()
+        msg = event.message
+        raw = event.value if isinstance(event.value, (bytes, bytearray)) else bytes(event.value or b"")
+        key = event.key if isinstance(event.key, (bytes, type(None))) else str(event.key).encode()
+        m = self.metrics
+        await self.materializer.wait_synced(msg.timestamp * 1000)
+        tid_hint = key.decode("utf-8", "replace") if key else None
+        if tid_hint and self.state.is_done(tid_hint):
+            m.messages.labels("redelivered").inc()
+            return
+        try:
+            out = self.judge.judge(raw, key=key, source={"topic": msg.topic, "partition": msg.partition,
+                                                          "offset": msg.offset, "timestamp_ms": int(msg.timestamp * 1000)})
+        except Exception as exc:  # noqa: BLE001 - never stop the worker on one message
+            logger.exception("judging failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
+            rec = self.judge.dead_letter(raw, key, "invalid_field", f"internal error: {type(exc).__name__}",
+                                         {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset})
+            await topics["dlq"].send(key=key, value=dumps(rec))
+            m.messages.labels("error").inc()
+            m.dlq.labels("invalid_field").inc()
+            return
+        if out.dlq is not None:
+            await topics["dlq"].send(key=key, value=dumps(out.dlq))
+            m.dlq.labels(out.dlq["reason"]).inc()
+            m.messages.labels("dead_letter").inc()
+            return
+        t = out.transfer
+        assert t is not None and out.verdict is not None and out.decision is not None
+        tid = t.transfer_id.encode()
+        futs = [await topics["verdicts"].send(key=tid, value=dumps(out.verdict))]
+        for a in out.alerts:
+            futs.append(await topics["alerts"].send(key=a["alert_id"].encode(), value=dumps(a)))
+        self._after_ack(futs, t.transfer_id)
+        v = out.verdict["verdict"]
+        m.messages.labels("judged").inc()
+        m.transfers.labels(t.channel, v).inc()
+        m.detection_seconds.observe(out.detection_seconds)
+        m.latency_seconds.observe(max(0.0, time.time() - msg.timestamp))
+        m.last_processed.set(time.time())
+        for f in out.findings:
+            m.findings.labels(f.entity_type, f.category, f.sensitivity).inc()
+        subj = out.verdict["subjects"]
+        m.subjects.labels(v, "uncovered").inc(subj["uncovered"])
+        m.subjects.labels(v, "covered").inc(max(0, subj["total"] - subj["uncovered"]))
+        if out.facts.get("cross_border"):
+            m.cbdt_ytd.labels("pi").set(out.facts["cb_individuals_ytd_after"])
+            m.cbdt_ytd.labels("spi").set(out.facts["cb_spi_individuals_ytd_after"])
+        if v == "violation":
+            m.recipient_violations.labels(m.recipient_label(t.recipient_id, out.facts["recipient_registered"])).inc()
+        for h in out.decision.hits:
+            if h.rule.verdict == "violation":
+                m.violations.labels(h.rule.id, h.severity).inc()
+        for a in out.alerts:
+            self.recent_alerts.append(a)
+            if self.settings.print_alerts:
+                u = a["unmapped"]
+                print(f"ALERT {a['severity'].upper():8} {a['compliance']['control']:6} {u['recipient_id']:<16} "
+                      f"{a['finding_info']['title']} / {u['rule_title_zh']} (transfer {u['transfer_id']}, "
+                      f"{u['subjects']['uncovered']}/{u['subjects']['total']} subjects uncovered)", flush=True)
+        del self.recent_alerts[:-200]
+
+    def _after_ack(self, futs: list[Any], transfer_id: str) -> None:
+        async def mark() -> None:
+            try:
+                await asyncio.gather(*futs)
+            except Exception:  # noqa: BLE001 - not acked: a redelivery will judge it again
+                return
+            self.state.mark_done(transfer_id)
+
+        task = asyncio.ensure_future(mark())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+
+def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
+    """Build the Faust app for ``settings``."""
+    credentials = None
+    if settings.sasl_mechanism:
+        credentials = faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_password,
+                                            mechanism=settings.sasl_mechanism)
+    elif settings.ssl_cafile:
+        import ssl
+
+        credentials = ssl.create_default_context(cafile=settings.ssl_cafile)
+    app = faust.App(
+        settings.app_id, broker=settings.broker, broker_credentials=credentials, store="memory://",
+        broker_session_timeout=6, broker_heartbeat_interval=2, broker_commit_every=500, broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest", topic_partitions=settings.partitions, web_enabled=False,
+        consumer_max_fetch_size=settings.max_message_bytes * 4, producer_max_request_size=settings.max_message_bytes * 2,
+        producer_linger_ms=2,
+    )
+    t = settings.topics
+    topics = {name: app.topic(getattr(t, name), key_type=bytes, value_type=bytes, key_serializer="raw",
+                              value_serializer="raw", partitions=settings.partitions)
+              for name in ("transfers", "verdicts", "alerts", "dlq")}
+    runtime = Runtime(settings, app)
+
+    @app.agent(topics["transfers"], name="judge_transfers")
+    async def judge_transfers(stream: Any) -> None:
+        async for event in stream.events():
+            await runtime.handle(event, topics)
+
+    @app.task
+    async def start_runtime() -> None:
+        await runtime.start()
+
+    @app.on_before_shutdown.connect
+    async def stop_runtime(sender: Any, **kwargs: Any) -> None:
+        await runtime.stop()
+
+    return app, runtime
+
+
+def run_worker(settings: Settings, *, loglevel: str = "warning") -> int:
+    """Run a worker until stopped (blocks; handles SIGINT/SIGTERM)."""
+    from faust.worker import Worker
+
+    from stream.topics import ensure_topics
+
+    ensure_topics(settings)
+    app, _ = create_app(settings)
+    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run_worker(Settings()))

@@ -1,0 +1,107 @@
+"""Every metric piplwatch exports, in one place (``PiplwatchMetrics.create(registry)``).
+
+Labels come only from closed sets created up front, never from ids or values. The one
+exception is ``recipient`` on ``piplwatch_recipient_violations_total``: it takes only
+recipients registered through an agreement, capped at ``MAX_RECIPIENT_LABELS``; everything
+else is ``unregistered`` or ``other``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from detectors.registry import entity_names
+from detectors.taxonomy import CATEGORIES, SENSITIVITIES, classify
+from stream.authz.engine import SEVERITIES, VERDICTS, load_rules
+from stream.records import CHANNELS, DLQ_REASONS
+
+MAX_RECIPIENT_LABELS = 50
+DETECTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass
+class PiplwatchMetrics:
+    """The metric families of one worker."""
+
+    transfers: Counter
+    violations: Counter
+    recipient_violations: Counter
+    findings: Counter
+    subjects: Counter
+    detection_seconds: Histogram
+    latency_seconds: Histogram
+    dlq: Counter
+    messages: Counter
+    last_processed: Gauge
+    state_records: Gauge
+    state_ready: Gauge
+    cbdt_ytd: Gauge
+    model_info: Gauge
+    _recipients: set[str]
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> "PiplwatchMetrics":
+        """Create and pre-initialize every series on ``registry``."""
+        m = cls(
+            transfers=Counter("piplwatch_transfers_total", "Judged transfers", ["channel", "verdict"], registry=registry),
+            violations=Counter("piplwatch_violations_total", "Rule violations", ["rule_id", "severity"], registry=registry),
+            recipient_violations=Counter("piplwatch_recipient_violations_total",
+                                         "Violating transfers per registered recipient", ["recipient"], registry=registry),
+            findings=Counter("piplwatch_findings_total", "Personal-information findings in transfers",
+                             ["entity_type", "category", "sensitivity"], registry=registry),
+            subjects=Counter("piplwatch_subjects_exposed_total", "Data subjects in judged transfers",
+                             ["verdict", "coverage"], registry=registry),
+            detection_seconds=Histogram("piplwatch_detection_duration_seconds", "Detection time per transfer",
+                                        buckets=DETECTION_BUCKETS, registry=registry),
+            latency_seconds=Histogram("piplwatch_transfer_latency_seconds",
+                                      "From the transfer reaching Kafka to its verdict being sent",
+                                      buckets=LATENCY_BUCKETS, registry=registry),
+            dlq=Counter("piplwatch_dlq_total", "Messages sent to the dead-letter topic", ["reason"], registry=registry),
+            messages=Counter("piplwatch_messages_processed_total", "Input messages by outcome", ["outcome"],
+                             registry=registry),
+            last_processed=Gauge("piplwatch_last_processed_timestamp_seconds", "When the last transfer was judged",
+                                 registry=registry),
+            state_records=Gauge("piplwatch_state_records", "Materialized consent and agreement records", ["kind"],
+                                registry=registry),
+            state_ready=Gauge("piplwatch_state_ready", "1 once consents and agreements have caught up", registry=registry),
+            cbdt_ytd=Gauge("piplwatch_cbdt_individuals_ytd", "Distinct individuals sent abroad this year",
+                           ["sensitivity"], registry=registry),
+            model_info=Gauge("piplwatch_model_info", "The NER model in use", ["model", "version"], registry=registry),
+            _recipients=set(),
+        )
+        for ch in CHANNELS:
+            for v in VERDICTS:
+                m.transfers.labels(ch, v)
+        for r in load_rules():
+            if r.verdict == "violation":
+                for s in {r.severity, r.escalate_to} - {None}:
+                    m.violations.labels(r.id, s)
+        for e in entity_names():
+            cat, sens = classify(e)
+            m.findings.labels(e, cat, sens)
+        for v in VERDICTS:
+            for c in ("covered", "uncovered"):
+                m.subjects.labels(v, c)
+        for r in DLQ_REASONS:
+            m.dlq.labels(r)
+        for o in ("judged", "dead_letter", "redelivered", "error"):
+            m.messages.labels(o)
+        for k in ("consent", "agreement"):
+            m.state_records.labels(k)
+        for s in ("pi", "spi"):
+            m.cbdt_ytd.labels(s)
+        m.recipient_violations.labels("unregistered")
+        assert set(SEVERITIES) and set(CATEGORIES) and set(SENSITIVITIES)
+        return m
+
+    def recipient_label(self, recipient_id: str, registered: bool) -> str:
+        """A bounded label value for a recipient."""
+        if not registered:
+            return "unregistered"
+        if recipient_id in self._recipients or len(self._recipients) < MAX_RECIPIENT_LABELS:
+            self._recipients.add(recipient_id)
+            return recipient_id
+        return "other"

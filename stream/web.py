@@ -1,0 +1,41 @@
+"""The worker's web endpoint (loopback by default): /metrics, /healthz, /api/summary, /api/alerts, / (dashboard)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+STATIC = Path(__file__).with_name("static")
+
+
+async def start_web(runtime: Any, host: str, port: int) -> web.AppRunner:
+    """Serve the endpoints of ``runtime`` on ``host:port``."""
+    app = web.Application()
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(runtime.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def healthz(_: web.Request) -> web.Response:
+        ready = runtime.materializer.ready.is_set()
+        return web.json_response({"ready": ready}, status=200 if ready else 503)
+
+    async def alerts(_: web.Request) -> web.Response:
+        return web.json_response({"alerts": list(reversed(runtime.recent_alerts[-50:]))})
+
+    async def index(_: web.Request) -> web.Response:
+        page = STATIC / "dashboard.html"
+        if not page.exists():
+            return web.Response(text="piplwatch worker: see /metrics", content_type="text/plain")
+        return web.FileResponse(page)
+
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/alerts", alerts)
+    app.router.add_get("/", index)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
