@@ -86,15 +86,19 @@ def send_json(p: KafkaProducer, topic: str, key: str, obj: Any) -> None:
 def read_topic(bootstrap: str, topic: str, *, until: Callable[[list], bool], timeout: float = 60.0) -> list:
     """Read a topic from the beginning until ``until(records)`` holds or the timeout passes."""
     c = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-                      group_id=None, consumer_timeout_ms=500, fetch_max_bytes=64 << 20,
-                      max_partition_fetch_bytes=64 << 20)
+                      group_id=None, fetch_max_bytes=64 << 20, max_partition_fetch_bytes=64 << 20)
     out: list = []
     deadline = time.monotonic() + timeout
+    idle = 0
     try:
         while time.monotonic() < deadline:
-            for m in c:
-                out.append(m)
-            if until(out):
+            batch = c.poll(timeout_ms=250)
+            got = [m for msgs in batch.values() for m in msgs]
+            out.extend(got)
+            idle = 0 if got else idle + 1
+            if until(out) and (got or idle >= 1):
+                break
+            if not got and idle >= 4 and until(out):
                 break
     finally:
         c.close()
