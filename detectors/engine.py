@@ -158,12 +158,17 @@ class Scanner:
         """Pattern findings in one plain text."""
         return self._scan_segments(text, [(0, 0, None)])
 
-    def scan_payload(self, obj: Any, *, ner: bool | None = None) -> list[Finding]:
-        """Pattern (and, if enabled, gated NER) findings in a nested JSON-like object."""
+    def scan_payload(self, obj: Any, *, ner: bool | None = None,
+                     leaves: list[tuple[str, str]] | None = None) -> list[Finding]:
+        """Pattern (and, if enabled, gated NER) findings in a nested JSON-like object.
+
+        ``leaves`` may pass ``list(iter_leaves(obj))`` when the caller needs them too.
+        """
         parts: list[str] = []
         segs: list[tuple[int, int, str | None]] = []
         pos = 0
-        leaves = list(iter_leaves(obj))
+        if leaves is None:
+            leaves = list(iter_leaves(obj))
         for path, value in leaves:
             head = f"{path}: "
             segs.append((pos, pos + len(head), path))

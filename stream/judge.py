@@ -80,9 +80,14 @@ class Judge:
         except BadInput as exc:
             return Outcome(dlq=self.dead_letter(raw, key, exc.reason, str(exc), source))
         t0 = time.perf_counter()
-        findings = self.scanner.scan(transfer.payload)
+        leaves = None
+        if isinstance(transfer.payload, str):
+            findings = self.scanner.scan(transfer.payload)
+        else:
+            leaves = list(iter_leaves(transfer.payload))
+            findings = self.scanner.scan_payload(transfer.payload, leaves=leaves)
         detect = time.perf_counter() - t0
-        facts, units = self.facts(transfer, findings)
+        facts, units = self.facts(transfer, findings, leaves)
         decision = self.engine.evaluate(facts)
         verdict = self.verdict(transfer, findings, units, facts, decision)
         alerts = [self.alert(transfer, verdict, h.rule, h.severity) for h in decision.hits if h.rule.verdict == "violation"]
@@ -90,7 +95,8 @@ class Judge:
                        detection_seconds=detect, facts=facts)
 
     # -- subjects ---------------------------------------------------------------------------------
-    def units(self, transfer: Transfer, findings: list[Finding]) -> list[Unit]:
+    def units(self, transfer: Transfer, findings: list[Finding],
+              leaves: list[tuple[str, str]] | None = None) -> list[Unit]:
         """Group findings into data subjects and link them to ``subjects`` through user-id HMACs."""
         groups: dict[str, Unit] = {}
         text_units: list[Unit] = []
@@ -112,7 +118,7 @@ class Judge:
                 u.keys.add(f.hmac)
             _absorb(u, f)
         if isinstance(transfer.payload, (dict, list)):
-            for path, value in iter_leaves(transfer.payload):
+            for path, value in (leaves if leaves is not None else iter_leaves(transfer.payload)):
                 if leaf_name(path) in USER_ID_FIELDS:
                     groups.setdefault(_group(path), Unit()).keys.add(self.scanner.hmac_of("user_id", value.strip()))
         if not text_units and isinstance(transfer.payload, str):
@@ -152,11 +158,12 @@ class Judge:
         return best[1], best[2]
 
     # -- facts ------------------------------------------------------------------------------------
-    def facts(self, transfer: Transfer, findings: list[Finding]) -> tuple[dict[str, Any], list[Unit]]:
+    def facts(self, transfer: Transfer, findings: list[Finding],
+              leaves: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], list[Unit]]:
         """Everything the rules read, computed once; counters are updated here (idempotently)."""
         t = transfer.occurred_at
         raw = [f for f in findings if not f.masked and f.sensitivity != "organisational"]
-        units = self.units(transfer, findings)
+        units = self.units(transfer, findings, leaves)
         a = self.state.agreement(transfer.recipient_id)
         terminated = bool(a and a.terminated_at and a.terminated_at <= t)
         expired = bool(a and a.valid_to and a.valid_to < t)

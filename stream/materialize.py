@@ -27,8 +27,8 @@ from stream.state import StateStore
 
 logger = logging.getLogger(__name__)
 MAX_STATE_RECORD_BYTES = 1 << 20
-FETCH_MAX_WAIT_MS = 50  # bounds how old an in-flight fetch request can be
-POLL_MS = 100
+FETCH_MAX_WAIT_MS = 20  # bounds how old an in-flight fetch request can be
+POLL_MS = 25
 SYNC_MARGIN_MS = 2 * FETCH_MAX_WAIT_MS  # an empty poll started at S proves only what was produced before S - margin
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import yaml
 
@@ -77,6 +77,7 @@ def load_rules(path: str | Path = RULES_FILE) -> list[Rule]:
         if rule.verdict not in ("violation", "warning", "info") or rule.severity not in SEVERITIES:
             raise RuleError(f"{path}: rule {rule.id} has an unknown verdict or severity")
         seen.add(rule.id)
+        _compile(rule.when, rule.id)  # fail at load time, not on the first transfer
         rules.append(rule)
     return rules
 
@@ -87,13 +88,18 @@ class RuleEngine:
     def __init__(self, rules: list[Rule] | None = None) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.by_id = {r.id: r for r in self.rules}
+        self._compiled = [(r, _compile(r.when, r.id)) for r in self.rules]
+        self._facts = sorted({name for r in self.rules for name in _fact_names(r.when)})
 
     def evaluate(self, facts: Mapping[str, Any]) -> Decision:
-        """Evaluate all rules over ``facts``."""
+        """Evaluate all rules over ``facts`` (every fact a rule names must be present)."""
+        missing = [f for f in self._facts if f not in facts]
+        if missing:
+            raise RuleError(f"unknown fact {missing[0]!r}")
         fired: list[Rule] = []
         fired_ids: set[str] = set()
-        for rule in self.rules:
-            if _eval(rule.when, facts, fired_ids, rule.id):
+        for rule, pred in self._compiled:
+            if pred(facts, fired_ids):
                 fired.append(rule)
                 fired_ids.add(rule.id)
         hits = []
@@ -110,6 +116,49 @@ class RuleEngine:
             verdict = "allow"
         severity = max((h.severity for h in hits), key=SEVERITIES.index, default="info")
         return Decision(verdict, severity, hits)
+
+
+Pred = Callable[[Mapping[str, Any], set], bool]
+
+
+def _compile(expr: Any, rule_id: str) -> Pred:
+    """Turn an expression into a closure once, so evaluation costs a few calls per rule."""
+    if isinstance(expr, str):
+        return lambda f, _h, n=expr: bool(f[n])
+    if isinstance(expr, list):
+        return _compile({"all": expr}, rule_id)
+    if isinstance(expr, dict) and len(expr) == 1:
+        (op, arg), = expr.items()
+        if op in ("all", "any"):
+            parts = tuple(_compile(e, rule_id) for e in arg)
+            agg = all if op == "all" else any
+            return lambda f, h: agg(p(f, h) for p in parts)
+        if op == "not":
+            inner = _compile(arg, rule_id)
+            return lambda f, h: not inner(f, h)
+        if op == "hit_any":
+            ids = frozenset(arg)
+            return lambda _f, h: bool(ids & h)
+        if op in _OPS:
+            name, bound = arg
+            cmp = _OPS[op]
+            return lambda f, _h: cmp(f[name], bound)
+    raise RuleError(f"rule {rule_id}: cannot evaluate {expr!r}")
+
+
+def _fact_names(expr: Any) -> set[str]:
+    if isinstance(expr, str):
+        return {expr}
+    if isinstance(expr, list):
+        return set().union(*(_fact_names(e) for e in expr)) if expr else set()
+    (op, arg), = expr.items()
+    if op in ("all", "any"):
+        return set().union(*(_fact_names(e) for e in arg))
+    if op == "not":
+        return _fact_names(arg)
+    if op in _OPS:
+        return {arg[0]}
+    return set()
 
 
 def _eval(expr: Any, facts: Mapping[str, Any], fired: set[str], rule_id: str) -> bool:
