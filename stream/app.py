@@ -143,11 +143,11 @@ class Runtime:
         if out.facts.get("cross_border"):
             m.cbdt_ytd.labels("pi").set(out.facts["cb_individuals_ytd_after"])
             m.cbdt_ytd.labels("spi").set(out.facts["cb_spi_individuals_ytd_after"])
-        if v == "violation":
-            m.recipient_violations.labels(m.recipient_label(t.recipient_id, out.facts["recipient_registered"])).inc()
+        recipient = m.recipient_label(t.recipient_id, out.facts["recipient_registered"])
         for h in out.decision.hits:
             if h.rule.verdict == "violation":
                 m.violations.labels(h.rule.id, h.severity).inc()
+                m.recipient_violations.labels(recipient, h.rule.id, h.severity).inc()
         for a in out.alerts:
             self.recent_alerts.append(a)
             if self.settings.print_alerts:

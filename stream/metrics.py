@@ -49,7 +49,8 @@ class PiplwatchMetrics:
             transfers=Counter("piplwatch_transfers_total", "Judged transfers", ["channel", "verdict"], registry=registry),
             violations=Counter("piplwatch_violations_total", "Rule violations", ["rule_id", "severity"], registry=registry),
             recipient_violations=Counter("piplwatch_recipient_violations_total",
-                                         "Violating transfers per registered recipient", ["recipient"], registry=registry),
+                                         "Rule violations per registered recipient (bounded, see module doc)",
+                                         ["recipient", "rule_id", "severity"], registry=registry),
             findings=Counter("piplwatch_findings_total", "Personal-information findings in transfers",
                              ["entity_type", "category", "sensitivity"], registry=registry),
             subjects=Counter("piplwatch_subjects_exposed_total", "Data subjects in judged transfers",
@@ -93,7 +94,6 @@ class PiplwatchMetrics:
             m.state_records.labels(k)
         for s in ("pi", "spi"):
             m.cbdt_ytd.labels(s)
-        m.recipient_violations.labels("unregistered")
         assert set(SEVERITIES) and set(CATEGORIES) and set(SENSITIVITIES)
         return m
 
