@@ -73,6 +73,9 @@ class Runtime:
                                          metrics=self.metrics)
         self.started = asyncio.Event()
         self.recent_alerts: list[dict[str, Any]] = []
+        from stream.summary import LiveSummary
+
+        self.summary = LiveSummary()
         self._stopping = False
         self._web: Any = None
 
@@ -121,6 +124,7 @@ class Runtime:
             await topics["dlq"].send(key=key, value=dumps(out.dlq))
             m.dlq.labels(out.dlq["reason"]).inc()
             m.messages.labels("dead_letter").inc()
+            self.summary.dead_letter()
             return
         t = out.transfer
         assert t is not None and out.verdict is not None and out.decision is not None
@@ -148,6 +152,7 @@ class Runtime:
             if h.rule.verdict == "violation":
                 m.violations.labels(h.rule.id, h.severity).inc()
                 m.recipient_violations.labels(recipient, h.rule.id, h.severity).inc()
+        self.summary.record(out.verdict, t.recipient_name, out.facts, out.alerts)
         for a in out.alerts:
             self.recent_alerts.append(a)
             if self.settings.print_alerts:

@@ -25,6 +25,12 @@ async def start_web(runtime: Any, host: str, port: int) -> web.AppRunner:
     async def alerts(_: web.Request) -> web.Response:
         return web.json_response({"alerts": list(reversed(runtime.recent_alerts[-50:]))})
 
+    async def summary(_: web.Request) -> web.Response:
+        last = runtime.metrics.last_processed._value.get() or None  # noqa: SLF001 - our own gauge
+        snap = runtime.summary.snapshot(ready=runtime.materializer.ready.is_set(), consents=runtime.state.consent_count,
+                                        agreements=runtime.state.agreement_count, last=last)
+        return web.json_response(snap, headers={"Cache-Control": "no-store"})
+
     async def index(_: web.Request) -> web.Response:
         page = STATIC / "dashboard.html"
         if not page.exists():
@@ -34,6 +40,7 @@ async def start_web(runtime: Any, host: str, port: int) -> web.AppRunner:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/alerts", alerts)
+    app.router.add_get("/api/summary", summary)
     app.router.add_get("/", index)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
