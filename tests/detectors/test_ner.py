@@ -1,0 +1,84 @@
+"""Names and addresses: field rules on every record, gated NER on flagged windows, merge with pattern findings."""
+
+from __future__ import annotations
+
+import pytest
+
+from detectors import Scanner
+from detectors.ner import NerStage, _windows, load_ner
+from tests.conftest import TEST_KEY
+
+
+@pytest.fixture(scope="module")
+def rules_only() -> Scanner:
+    return Scanner(hmac_key=TEST_KEY, ner=NerStage(None))
+
+
+@pytest.fixture(scope="module")
+def with_model() -> Scanner:
+    return Scanner(hmac_key=TEST_KEY, ner=load_ner())
+
+
+# fmt: off
+@pytest.mark.parametrize("payload,expected", [
+    ({"姓名": "王小明"}, [("PERSON", "姓名")]),
+    ({"收货人": "买买提·艾力"}, [("PERSON", "收货人")]),
+    ({"name": "Zhang Wei"}, [("PERSON", "name")]),
+    ({"地址": "浙江省杭州市西湖区文三路90号"}, [("ADDRESS", "地址")]),
+    ({"address": "北京市朝阳区建国路88号SOHO现代城"}, [("ADDRESS", "address")]),
+    ({"姓名": "13812345678"}, [("CN_MOBILE", "姓名")]),          # digits under a name field are not a name
+    ({"备注": "请尽快发货"}, []),                                 # free text without cues never reaches NER
+    ({"城市": "杭州"}, []),
+])
+# fmt: on
+def test_ner_field_rules_without_a_model(rules_only, payload, expected) -> None:
+    assert [(f.entity_type, f.field) for f in rules_only.scan(payload)] == expected
+
+
+def test_ner_findings_follow_the_finding_contract(rules_only) -> None:
+    f = rules_only.scan({"姓名": "王小明"})[0]
+    assert (f.start, f.end, f.preview, f.category, f.sensitivity) == (0, 3, "王**", "basic_profile", "pi")
+    assert len(f.hmac) == 32 and "王小明" not in str(f.to_dict())
+
+
+def test_ner_windows_only_around_cues_and_never_over_pattern_findings() -> None:
+    text = "这家店的菜很好吃，环境也不错。" * 5 + "收货人王小明，明天送到。"
+    wins = _windows(text, [])
+    assert len(wins) == 1 and text[wins[0][0]:wins[0][1]].find("收货人") >= 0
+    assert _windows("价格便宜，服务很好，下次再来。", []) == []
+    assert _windows("联系人13812345678", [(3, 14)]) == [(0, 14)] or all(
+        not (s <= 3 and 14 <= e) for s, e in _windows("联系人13812345678", [(0, 14)]))
+
+
+def test_ner_model_finds_name_and_address_in_free_text(with_model) -> None:
+    text = "收货人王小明，电话13812345678，地址浙江省杭州市西湖区文三路90号东部软件园3号楼502室，明天送到。"
+    got = {(f.entity_type, text[f.start:f.end]) for f in with_model.scan(text)}
+    assert ("CN_MOBILE", "13812345678") in got
+    assert any(e == "PERSON" and "王小明" in v for e, v in got)
+    assert any(e in ("ADDRESS", "LOCATION") and v.startswith("浙江省杭州市") for e, v in got)
+
+
+def test_ner_no_double_counting_inside_an_address(with_model) -> None:
+    text = "地址：上海市浦东新区世纪大道100号张江大厦，联系人李雷"
+    found = with_model.scan(text)
+    addresses = [(f.start, f.end) for f in found if f.entity_type == "ADDRESS"]
+    for f in found:
+        if f.entity_type in ("LOCATION", "PERSON"):
+            assert not any(s <= f.start and f.end <= e for s, e in addresses)
+
+
+def test_ner_can_be_switched_off(with_model) -> None:
+    text = "客户张伟先生住在上海市浦东新区世纪大道100号"
+    assert any(f.entity_type == "PERSON" for f in with_model.scan(text))
+    assert not any(f.entity_type == "PERSON" for f in with_model.scan(text, ner=False))
+
+
+def test_ner_cli_no_ner_flag(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    f = tmp_path / "in.jsonl"
+    f.write_text('{"id": 1, "text": "客户张伟先生住在上海市浦东新区世纪大道100号"}\n', encoding="utf-8")
+    on = subprocess.run([sys.executable, "-m", "stream", "scan", str(f)], capture_output=True, text=True)
+    off = subprocess.run([sys.executable, "-m", "stream", "scan", "--no-ner", str(f)], capture_output=True, text=True)
+    assert '"PERSON"' in on.stdout and '"PERSON"' not in off.stdout and off.returncode == 0
