@@ -108,10 +108,21 @@ def add_stream_commands(sub: Any) -> None:
     imp.set_defaults(func=cmd_consents_import)
 
 
+def _raise_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so `with`/`finally` blocks stop the processes we started."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def cmd_broker(args: Any) -> int:
     """``piplwatch broker``."""
     from stream.broker import EmbeddedBroker
 
+    _raise_on_sigterm()
     with EmbeddedBroker(args.port) as broker:
         print(f"embedded broker (Tansu, memory storage) on {broker.url}; Ctrl-C stops it", flush=True)
         try:

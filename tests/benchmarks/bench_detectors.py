@@ -84,6 +84,21 @@ def main() -> int:
     except ImportError:
         print("presidio-analyzer not installed: pip install '.[presidio]'")
         eng = None
+    from detectors.ner import load_ner
+
+    stage = load_ner(required=False)
+    if stage is not None and stage.nlp is not None:
+        sc_ner = Scanner(ner=stage)
+        sub_ner = raw[: max(300, len(raw) // 4)]
+        dt, nf = timed(lambda b: sc_ner.scan_payload(orjson.loads(b)), sub_ner)
+        mb_ner = sum(map(len, sub_ner)) / 1e6
+        rows.append(("piplwatch orjson.loads + scan_payload, NER stage on", len(sub_ner) / dt, mb_ner / dt, nf / len(sub_ner)))
+        st = stage.stats
+        ner_note = (f"NER stage: {st.records_to_ner}/{st.records} records ({st.records_to_ner / max(1, st.records):.1%}) "
+                    f"reached the model, {st.windows} windows, {st.chars_to_ner / max(1, st.records):.0f} chars/record; "
+                    f"field-rule findings {st.rule_findings}, model findings {st.ner_findings}")
+    else:
+        ner_note = "NER stage: no model shipped"
     if eng is not None:
         sub = texts[: args.presidio_records]
         eng.analyze(text=sub[0], language="zh")
@@ -93,6 +108,7 @@ def main() -> int:
     print(f"{'engine':<58} {'records/s':>10} {'MB/s':>8} {'findings/rec':>13}")
     for name, rps, mbs, fpr in rows:
         print(f"{name:<58} {rps:>10,.0f} {mbs:>8.2f} {fpr:>13.1f}")
+    print(ner_note)
     if eng is not None:
         print(f"ratio piplwatch scan_text / Presidio: {rows[0][1] / rows[-1][1]:.1f}x;"
               f" parse+scan_payload / Presidio: {rows[1][1] / rows[-1][1]:.1f}x")

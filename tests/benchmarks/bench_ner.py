@@ -1,0 +1,115 @@
+"""NER speed: the shipped model vs spaCy's default `init config -l zh -p ner -o efficiency` pipeline, same text, one run.
+
+Run:  .venv/bin/python tests/benchmarks/bench_ner.py [--sentences 2000] [--tradeoff]
+
+Speed does not depend on trained weights, so the default pipeline and the --tradeoff variants are initialized,
+not trained; the quality column of the trade-off table comes from models/metrics/*.json where a variant was
+trained. jieba segmentation is measured as the segmenter cost plus the model on jieba tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import spacy  # noqa: E402
+from spacy.tokens import DocBin  # noqa: E402
+from spacy.training import Example  # noqa: E402
+from thinc.api import Config  # noqa: E402
+
+import detectors.ner_components  # noqa: E402,F401
+from detectors.ner import DEFAULT_MODEL  # noqa: E402
+
+
+def texts(n: int) -> list[str]:
+    nlp = spacy.blank("zh")
+    corpus = ROOT / "models" / "corpus" / "dev_msra.spacy"
+    if corpus.exists():
+        return [d.text for d in DocBin().from_disk(corpus).get_docs(nlp.vocab)][:n]
+    import json
+
+    rows = (ROOT / "tests" / "data" / "ner_dev_slice.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(r)["text"] for r in rows][:n]
+
+
+def chars_per_second(nlp, xs: list[str], repeat: int = 2) -> float:
+    nlp.pipe(xs[:50]).__next__()
+    best = 0.0
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in nlp.pipe(xs, batch_size=256):
+            pass
+        best = max(best, sum(map(len, xs)) / (time.perf_counter() - t))
+    return best
+
+
+def initialized(cfg: Config, xs: list[str]):
+    nlp = spacy.util.load_model_from_config(cfg, auto_fill=True)
+    docs = [nlp.make_doc(x) for x in xs[:100]]
+    nlp.initialize(lambda: [Example(d, d) for d in docs])
+    return nlp
+
+
+def default_efficiency() -> Config:
+    from spacy.cli.init_config import init_config
+
+    return init_config(lang="zh", pipeline=["ner"], optimize="efficiency", gpu=False)
+
+
+def variant(width: int, depth: int, hidden: int, rows: list[int], attrs: list[str], bigrams: bool) -> Config:
+    base = Config().from_disk(ROOT / "models" / "configs" / "config.cfg")
+    text = base.to_str()
+    cfg = Config().from_str(text)
+    cfg["components"]["tok2vec"]["model"]["encode"]["width"] = width
+    cfg["components"]["tok2vec"]["model"]["encode"]["depth"] = depth
+    cfg["components"]["tok2vec"]["model"]["embed"]["width"] = width
+    cfg["components"]["tok2vec"]["model"]["embed"]["attrs"] = attrs
+    cfg["components"]["tok2vec"]["model"]["embed"]["rows"] = rows
+    cfg["components"]["ner"]["model"]["tok2vec"]["width"] = width
+    cfg["components"]["ner"]["model"]["hidden_width"] = hidden
+    if not bigrams:
+        cfg["nlp"]["pipeline"] = ["tok2vec", "ner"]
+        del cfg["components"]["bigrams"]
+        cfg["training"]["annotating_components"] = []
+    return cfg
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sentences", type=int, default=2000)
+    ap.add_argument("--tradeoff", action="store_true", help="also time untrained architecture variants")
+    args = ap.parse_args()
+    xs = texts(args.sentences)
+    print(f"{len(xs)} sentences, {sum(map(len, xs)):,} chars (MSRA dev split)")
+    shipped = spacy.load(DEFAULT_MODEL)
+    rows = [("shipped piplwatch model", chars_per_second(shipped, xs))]
+    rows.append(("spaCy default zh efficiency NER (char)", chars_per_second(initialized(default_efficiency(), xs), xs)))
+    import jieba
+
+    jieba.setLogLevel(60)
+    t = time.perf_counter()
+    seg = [" ".join(jieba.cut(x, HMM=False)) for x in xs]
+    jieba_s = time.perf_counter() - t
+    tokens = sum(len(s.split()) for s in seg)
+    rows.append((f"jieba segmentation alone ({tokens / sum(map(len, xs)):.2f} tokens/char)", sum(map(len, xs)) / jieba_s))
+    print(f"{'pipeline':<52} {'chars/s':>10} {'ratio':>7}")
+    for name, cps in rows:
+        print(f"{name:<52} {cps:>10,.0f} {cps / rows[1][1]:>7.2f}")
+    if args.tradeoff:
+        print("\ntrade-off (untrained variants, same text): width/depth/hidden, features")
+        for w, d, h, rws, attrs, bg in [(96, 4, 64, [5000, 1000, 2500, 2500], ["NORM", "PREFIX", "SUFFIX", "SHAPE"], False),
+                                        (64, 2, 32, [8000], ["NORM"], False), (64, 3, 32, [8000], ["NORM"], False),
+                                        (96, 3, 64, [8000, 40000], ["NORM", "LEMMA"], True),
+                                        (64, 3, 48, [8000, 40000], ["NORM", "LEMMA"], True)]:
+            cps = chars_per_second(initialized(variant(w, d, h, rws, attrs, bg), xs), xs, repeat=1)
+            print(f"  w{w} d{d} h{h} {'+'.join(attrs):<28} {'bigrams' if bg else 'chars  '} {cps:>10,.0f} chars/s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
