@@ -227,6 +227,7 @@ def run_worker(settings: Settings, *, loglevel: str = "warning") -> int:
     ensure_topics(settings)
     app, _ = create_app(settings)
     worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.spinner = None  # no terminal escape codes in logs and piped output
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:

@@ -219,6 +219,7 @@ def cmd_demo(args: Any) -> int:
         from faust.worker import Worker
 
         worker = Worker(app, loglevel="error", quiet=True, redirect_stdouts=False)
+        worker.spinner = None  # no terminal escape codes in logs and piped output
         try:
             worker.execute_from_commandline()
         except SystemExit:

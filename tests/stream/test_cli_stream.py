@@ -1,0 +1,114 @@
+"""`piplwatch consents import` and `piplwatch demo` against the real embedded broker."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import orjson
+import pytest
+
+from stream.broker import free_port
+from tests.stream.harness import TOPICS, read_topic
+
+pytestmark = pytest.mark.broker
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "stream", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_cli_consents_import_validates_then_produces(broker, tmp_path) -> None:
+    f = tmp_path / "consents.csv"
+    f.write_text("mobile,recipient_id,purposes,categories,kind,granted_at\n"
+                 "+86 138-0000-1111,r1,marketing;crm,basic_profile;contact,separate,2026-01-01T00:00:00+08:00\n"
+                 "13900002222,r1,marketing,contact,sometimes,2026-01-01T00:00:00+08:00\n", encoding="utf-8")
+    r = cli("consents", "import", str(f), "--broker", broker.url)
+    assert r.returncode == 2 and "imported 1 records, rejected 1" in r.stdout
+    assert "kind must be one of" in r.stderr and "Traceback" not in r.stderr
+    got = read_topic(broker.bootstrap, TOPICS.consents, until=lambda ms: len(ms) >= 1, timeout=20)
+    rec = orjson.loads(got[0].value)
+    assert rec["subject"] == {"mobile": "+86 138-0000-1111"} and rec["purposes"] == ["marketing", "crm"]
+    j = tmp_path / "agreements.jsonl"
+    j.write_text(json.dumps({"schema": "piplwatch.agreement/v1", "recipient_id": "r1", "role": "independent_handler",
+                             "allowed_categories": ["contact"], "allowed_purposes": ["marketing"],
+                             "valid_from": "2026-01-01T00:00:00+08:00", "country": "CN"}) + "\n{oops\n")
+    r = cli("consents", "import", str(j), "--broker", broker.url)
+    assert r.returncode == 2 and "imported 1 records, rejected 1" in r.stdout and f"{j}:2: malformed JSON" in r.stderr
+
+
+def test_cli_consents_import_missing_file() -> None:
+    r = cli("consents", "import", "/nonexistent.csv")
+    assert r.returncode == 2 and r.stderr.strip() == "piplwatch consents import: /nonexistent.csv: no such file"
+
+
+def test_cli_worker_refuses_to_start_without_an_hmac_key() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPLWATCH_HMAC")}
+    r = subprocess.run([sys.executable, "-m", "stream", "worker"], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert r.returncode == 2 and "hmac-key-file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_demo_runs_alerts_and_stops_cleanly_leaving_no_raw_identifiers(tmp_path, scanner) -> None:
+    web = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "stream", "demo", "--web-port", str(web), "--dir", str(tmp_path / "demo"),
+                             "--rate", "20", "--no-ner"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    out_lines: list[str] = []
+    metrics = summary = ""
+    outputs: list[bytes] = []
+    try:
+        deadline = time.monotonic() + 90
+        broker_url = None
+        assert proc.stdout is not None
+        os.set_blocking(proc.stdout.fileno(), False)
+        while time.monotonic() < deadline:
+            chunk = proc.stdout.read()
+            if chunk:
+                out_lines += chunk.decode(errors="replace").splitlines()
+            text = "\n".join(out_lines)
+            broker_url = broker_url or (re.search(r"broker\s+kafka://(127\.0\.0\.1:\d+)", text) or [None, None])[1]
+            if sum(line.startswith("ALERT") for line in out_lines) >= 5:
+                break
+            time.sleep(0.3)
+        assert sum(line.startswith("ALERT") for line in out_lines) >= 5, "\n".join(out_lines[-20:])
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{web}/metrics", timeout=5).read().decode()
+        summary = urllib.request.urlopen(f"http://127.0.0.1:{web}/api/summary", timeout=5).read().decode()
+        for topic in (TOPICS.verdicts, TOPICS.alerts, TOPICS.dlq):
+            outputs += [m.value for m in read_topic(broker_url, topic, until=lambda ms: False, timeout=2)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            rest, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest, _ = proc.communicate()
+        out_lines += (rest or b"").decode(errors="replace").splitlines()
+    assert any("piplwatch demo stopped" in line for line in out_lines[-3:])
+    assert not any("\x1b[" in line for line in out_lines)
+    assert subprocess.run(["pgrep", "-f", f"listener-url tcp://{broker_url}"], capture_output=True).returncode == 1
+    key = tmp_path / "demo" / "hmac.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and str(key) in "\n".join(out_lines)
+    assert any(line.startswith("ALERT") and "TA-" in line for line in out_lines)
+    # privacy audit: demo output, metrics page, dashboard data, verdicts/alerts/DLQ, local state files
+    texts = {"stdout": "\n".join(out_lines), "metrics": metrics, "summary": summary,
+             "outputs": "\n".join(v.decode(errors="ignore") for v in outputs)}
+    for f in (tmp_path / "demo").rglob("*"):
+        if f.is_file() and f.name != "hmac.key":
+            texts[str(f)] = f.read_bytes().decode("utf-8", errors="ignore")
+    from stream.simulator import Simulator
+
+    raws = {p.mobile for p in Simulator().people} | {p.id_number for p in Simulator().people}
+    for where, text in texts.items():
+        assert not [r for r in raws if r in text], where
+        leaks = [x for x in scanner.scan(text) if not x.masked and x.entity_type in
+                 {"CN_MOBILE", "CN_RESIDENT_ID", "CN_BANK_CARD", "EMAIL_ADDRESS"}]
+        assert leaks == [], (where, [(x.entity_type, x.preview) for x in leaks])
+    assert outputs, "no verdicts read from the demo broker"
