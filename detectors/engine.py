@@ -176,7 +176,7 @@ class Scanner:
             parts.append(value)
             parts.append("\n")
             pos += len(head) + len(value) + 1
-        found = self._scan_segments("".join(parts), segs) if parts else []
+        found = self._scan_segments("".join(parts), segs, byte_segs=_byte_offsets(parts, segs)) if parts else []
         if self._use_ner(ner) and leaves:
             found = self.ner.augment_leaves(leaves, found, self)
         return found
@@ -193,8 +193,12 @@ class Scanner:
         return found
 
     # -- the hot path ------------------------------------------------------------------------
-    def _scan_segments(self, text: str, segs: list[tuple[int, int, str | None]]) -> list[Finding]:
-        """``segs``: (segment start, value start, field path) in string offsets, sorted."""
+    def _scan_segments(self, text: str, segs: list[tuple[int, int, str | None]],
+                       byte_segs: list[tuple[int, int]] | None = None) -> list[Finding]:
+        """``segs``: (segment start, value start, field path) in string offsets, sorted.
+
+        ``byte_segs`` are the same offsets in UTF-8 bytes of the unfolded text, when the caller has them.
+        """
         folded = fold(text)
         data = folded.encode("utf-8")
         ascii_only = len(data) == len(folded)
@@ -238,6 +242,8 @@ class Scanner:
         # byte offsets of segment starts, for clipping context windows and mapping fields
         if ascii_only:
             seg_bytes = [(a, b) for a, b, _ in segs]
+        elif byte_segs is not None and folded is text:
+            seg_bytes = byte_segs  # folding changed nothing, so byte offsets of the original text hold
         else:
             seg_bytes = [(len(folded[:a].encode()), len(folded[:b].encode())) for a, b, _ in segs]
         best: dict[tuple[int, int], tuple[float, int, int, int, Check, bool]] = {}
@@ -311,6 +317,17 @@ class Scanner:
     def hmac_of(self, kind: str, normalized: str) -> str:
         """The keyed HMAC this scanner gives a normalized value of ``kind`` (for joins with consents)."""
         return hmac.digest(self._key, f"{kind}:{normalized}".encode(), "sha256").hex()[:32]
+
+
+def _byte_offsets(parts: list[str], segs: list[tuple[int, int, str | None]]) -> list[tuple[int, int]]:
+    """UTF-8 byte offsets of each segment start and value start (parts = head, value, newline per segment)."""
+    out = []
+    pos = 0
+    for i in range(0, len(parts), 3):
+        head = len(parts[i].encode())
+        out.append((pos, pos + head))
+        pos += head + len(parts[i + 1].encode()) + 1
+    return out
 
 
 def _char_start(buf: bytes, i: int) -> int:

@@ -44,6 +44,7 @@ class StateStore:
         self.durable = _open(self.dir / "durable")
         self.consent_count = 0
         self.agreement_count = 0
+        self._agreements: dict[str, Agreement | None] = {}  # parsed cache; recipients are few
 
     def close(self) -> None:
         """Flush and close both stores."""
@@ -60,11 +61,16 @@ class StateStore:
         if self.mat.get(key) is None:
             self.agreement_count += 1
         self.mat[key] = a.to_json()
+        self._agreements[a.recipient_id] = a
 
     def agreement(self, recipient_id: str) -> Agreement | None:
         """The current agreement of a recipient, if any."""
-        raw = self.mat.get(b"a|" + recipient_id.encode())
-        return agreement_from_store(raw) if raw is not None else None
+        if recipient_id not in self._agreements:
+            raw = self.mat.get(b"a|" + recipient_id.encode())
+            if len(self._agreements) > 10_000:
+                self._agreements.clear()
+            self._agreements[recipient_id] = agreement_from_store(raw) if raw is not None else None
+        return self._agreements[recipient_id]
 
     def put_consent(self, subject_hmac: str, c: Consent) -> None:
         """Last write wins per (subject, recipient). The subject is stored only as its HMAC."""
