@@ -38,6 +38,12 @@ from stream.topics import ensure_topics  # noqa: E402
 T = Topics()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (contention-independent cost)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def processed(port: int) -> float:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
@@ -61,6 +67,9 @@ def start_workers(n: int, bootstrap: str, key: Path, work: Path, app_id: str, ne
     return out
 
 
+CPU_PER_MSG: dict[str, float] = {}
+
+
 def run_phase(n_workers: int, total: int, bootstrap: str, key: Path, work: Path, app_id: str, ner: bool) -> float:
     procs = start_workers(n_workers, bootstrap, key, work, app_id, ner)
     try:
@@ -70,7 +79,10 @@ def run_phase(n_workers: int, total: int, bootstrap: str, key: Path, work: Path,
             now = time.perf_counter()
             if first is None and done > 0:
                 first, first_done = now, done
+                cpu0 = sum(cpu_seconds(p.pid) for p, _ in procs)
             if done >= total:
+                cpu = sum(cpu_seconds(p.pid) for p, _ in procs) - cpu0
+                CPU_PER_MSG[app_id] = cpu / max(1.0, done - first_done)
                 return (done - first_done) / (now - first) if first and now > first else float("nan")
             if any(p.poll() is not None for p, _ in procs):
                 raise RuntimeError("a worker died")
@@ -115,7 +127,8 @@ def main() -> int:
         if not args.latency_only:
             bare = subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bare_agent.py"), broker.url, T.transfers,
                                    str(args.messages), "bench-bare"], capture_output=True, text=True, timeout=600)
-            n, secs = re.findall(r"(\d+) ([0-9.]+)\s*$", bare.stdout)[-1]
+            n, secs, cpu = re.findall(r"(\d+) ([0-9.]+) ([0-9.]+)", bare.stdout)[-1]
+            CPU_PER_MSG["bench-bare"] = float(cpu) / int(n)
             bare_rate = int(n) / float(secs)
             rows = [("bare Faust agent (count only)", bare_rate, 1.0)]
             one = run_phase(1, args.messages, broker.bootstrap, key, work, "bench-one", ner=False)
@@ -129,6 +142,11 @@ def main() -> int:
             for name, rate, ratio in rows:
                 print(f"{name:<40} {rate:>12,.0f} {ratio:>8.2f}")
             print("ratios: 1 worker / bare agent; NER / bare agent; 2 workers / 1 worker")
+            for name, c in CPU_PER_MSG.items():
+                print(f"CPU per message {name:<14} {c * 1e6:8.0f} us  -> {1 / c:8,.0f} messages/s per fully used core")
+            if "bench-one" in CPU_PER_MSG:
+                print(f"contention-free ratio (CPU per message, bare / 1 worker): "
+                      f"{CPU_PER_MSG['bench-bare'] / CPU_PER_MSG['bench-one']:.2f}")
             prod.close()
     # latency at half the measured maximum, on a fresh broker so the worker starts with no backlog
     rate = args.latency_rate or one / 2
