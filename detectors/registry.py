@@ -16,7 +16,7 @@ def detector_classes() -> list[type[Detector]]:
     for info in pkgutil.iter_modules(patterns.__path__):
         module = importlib.import_module(f"{patterns.__name__}.{info.name}")
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, Detector) and obj.__module__ == module.__name__ and hasattr(obj, "ENTITY"):
+            if issubclass(obj, Detector) and obj.__module__ == module.__name__ and "ENTITY" in vars(obj):
                 found[obj.ENTITY] = obj
     return [found[k] for k in sorted(found)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 
 class _Parser(argparse.ArgumentParser):
@@ -12,14 +12,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"piplwatch: {message} (see --help)\n")
 
 
-def _score(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text}")
-    return v
+from stream.cli_types import bounded
+
+_score = bounded(float, 0.0, 1.0)
 
 
 def build_parser() -> argparse.ArgumentParser:

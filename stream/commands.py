@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stream.cli_types import bounded
+
 DEFAULT_PORT = 9092
 
 
@@ -22,24 +24,8 @@ def _broker_url(text: str) -> str:
     return text
 
 
-def _positive(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return v
-
-
-def _port(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= v <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range: {text}")
-    return v
+_positive = bounded(float, 0.0)
+_port = bounded(int, 1, 65535, "a port number")
 
 
 def _kafka_options(p: argparse.ArgumentParser) -> None:

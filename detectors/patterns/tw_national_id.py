@@ -21,13 +21,8 @@ class TwNationalIdDetector(Detector):
         return Check.PASS if tw_id.is_valid(value) else Check.FAIL
 
 
-class TwResidentCertDetector(Detector):
-    """Taiwan new-format resident certificate (UI number)."""
+class TwResidentCertDetector(TwNationalIdDetector):
+    """Taiwan new-format resident certificate (UI number): same checksum, second character 8 or 9."""
 
     ENTITY = "TW_RESIDENT_CERT"
     PATTERNS = (Pattern("TW_RESIDENT_CERT (medium)", r"[A-Z][89][0-9]{8}", 0.3),)
-    CONTEXT = TW_CONTEXT
-    PRIORITY = 20
-
-    def check(self, value: str) -> Check:
-        return Check.PASS if tw_id.is_valid(value) else Check.FAIL

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import operator
 
-from detectors.validators.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+from detectors.validators.exceptions import passes, InvalidChecksum, InvalidFormat, InvalidLength
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
 # 3^(i-1) mod 31 for positions 1..17
@@ -43,8 +43,4 @@ def validate(value: str) -> str:
 
 def is_valid(value: str) -> bool:
     """Return whether ``value`` is a valid USCC."""
-    try:
-        validate(value)
-    except ValueError:
-        return False
-    return True
+    return passes(validate, value)

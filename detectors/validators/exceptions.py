@@ -1,5 +1,9 @@
 """Validation exceptions, modelled on python-stdnum's ``stdnum.exceptions``."""
 
+from __future__ import annotations
+
+from typing import Callable
+
 
 class ValidationError(ValueError):
     """The value is not a valid identifier."""
@@ -19,3 +23,12 @@ class InvalidChecksum(ValidationError):
 
 class InvalidComponent(ValidationError):
     """A component (date, region, prefix) is not possible."""
+
+
+def passes(validate: Callable[[str], str], value: str) -> bool:
+    """``is_valid`` for a ``validate`` function: True unless it raises a ``ValueError``."""
+    try:
+        validate(value)
+    except ValueError:
+        return False
+    return True

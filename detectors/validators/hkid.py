@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from detectors.validators.exceptions import InvalidChecksum, InvalidFormat
+from detectors.validators.exceptions import passes, InvalidChecksum, InvalidFormat
 
 WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2)
 SPACE_VALUE = 36  # a single-letter prefix is padded with a space worth 36
@@ -35,8 +35,4 @@ def validate(value: str) -> str:
 
 def is_valid(value: str) -> bool:
     """Return whether ``value`` is a valid HKID."""
-    try:
-        validate(value)
-    except ValueError:
-        return False
-    return True
+    return passes(validate, value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from detectors.validators.exceptions import InvalidChecksum, InvalidFormat
+from detectors.validators.exceptions import passes, InvalidChecksum, InvalidFormat
 
 
 _DOUBLED = bytes((2 * d - 9 if d > 4 else 2 * d) for d in range(10))
@@ -36,8 +36,4 @@ def validate(value: str) -> str:
 
 def is_valid(value: str) -> bool:
     """Return whether ``value`` passes Luhn."""
-    try:
-        validate(value)
-    except ValueError:
-        return False
-    return True
+    return passes(validate, value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from detectors.validators.exceptions import InvalidChecksum, InvalidFormat
+from detectors.validators.exceptions import passes, InvalidChecksum, InvalidFormat
 
 LETTER_CODES = {c: v for c, v in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", (
     10, 11, 12, 13, 14, 15, 16, 17, 34, 18, 19, 20, 21, 22, 35, 23, 24, 25, 26, 27, 28, 29, 32, 30, 31, 33))}
@@ -28,8 +28,4 @@ def validate(value: str) -> str:
 
 def is_valid(value: str) -> bool:
     """Return whether ``value`` is a valid Taiwan ID."""
-    try:
-        validate(value)
-    except ValueError:
-        return False
-    return True
+    return passes(validate, value)

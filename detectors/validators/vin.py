@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from detectors.validators.exceptions import InvalidChecksum, InvalidFormat
+from detectors.validators.exceptions import passes, InvalidChecksum, InvalidFormat
 
 TRANSLITERATION = dict(zip("ABCDEFGHJKLMNPRSTUVWXYZ", (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9)))
 WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
@@ -27,8 +27,4 @@ def validate(value: str) -> str:
 
 def is_valid(value: str) -> bool:
     """Return whether ``value`` is a valid VIN."""
-    try:
-        validate(value)
-    except ValueError:
-        return False
-    return True
+    return passes(validate, value)
