@@ -92,6 +92,7 @@ def main() -> int:
     import jieba
 
     jieba.setLogLevel(60)
+    jieba.initialize()  # the dictionary load is not segmentation cost
     t = time.perf_counter()
     seg = [" ".join(jieba.cut(x, HMM=False)) for x in xs]
     jieba_s = time.perf_counter() - t
