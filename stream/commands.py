@@ -79,7 +79,9 @@ def add_stream_commands(sub: Any) -> None:
     d = sub.add_parser("demo", help="broker + worker + simulator + /metrics + dashboard on loopback (Ctrl-C stops)")
     d.add_argument("--port", type=_port, default=None, help="broker port (default: a free one)")
     d.add_argument("--web-port", type=_port, default=9464)
-    d.add_argument("--rate", type=_positive, default=10.0)
+    d.add_argument("--rate", type=_positive, default=5.0, help="transfers per second")
+    d.add_argument("--unauthorized", type=bounded(float, 0.0, 1.0), default=0.15,
+                   help="share of unauthorized transfers (0-1)")
     d.add_argument("--duration", type=_positive, default=None, help="stop after this many seconds")
     d.add_argument("--no-ner", action="store_true")
     d.add_argument("--dir", default=".piplwatch/demo", help="state, logs and the generated HMAC key")
@@ -187,7 +189,8 @@ def cmd_demo(args: Any) -> int:
             while not stop.is_set() and not runtime.materializer.ready.is_set() and time.monotonic() - runtime_ready < 60:
                 time.sleep(0.2)
             try:
-                produce(settings.bootstrap, settings.topics, rate=args.rate, stop=stop)
+                produce(settings.bootstrap, settings.topics, rate=args.rate, stop=stop,
+                        unauthorized_share=args.unauthorized)
             except Exception as exc:  # noqa: BLE001 - reported, the demo keeps serving
                 if not stop.is_set():
                     print(f"simulator stopped: {exc}", file=sys.stderr)

@@ -251,7 +251,7 @@ class Simulator:
 
 def produce(bootstrap: str, topics: Any, *, seed: int = 2016, rate: float = 20.0, count: int | None = None,
             duration: float | None = None, setup: bool = True, kafka_kwargs: dict | None = None,
-            stop: Any = None, on_sent: Any = None) -> int:
+            stop: Any = None, on_sent: Any = None, unauthorized_share: float = 0.25) -> int:
     """Produce setup records, then transfers at ``rate`` per second until count/duration/stop."""
     from kafka import KafkaProducer
 
@@ -272,7 +272,7 @@ def produce(bootstrap: str, topics: Any, *, seed: int = 2016, rate: float = 20.0
         while (count is None or sent < count) and (duration is None or time.monotonic() - start < duration):
             if stop is not None and stop.is_set():
                 break
-            key, value = sim.next_message()
+            key, value = sim.next_message(unauthorized_share=unauthorized_share)
             producer.send(topics.transfers, key=key, value=value)
             sent += 1
             if on_sent:
