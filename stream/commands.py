@@ -87,6 +87,14 @@ def add_stream_commands(sub: Any) -> None:
     d.add_argument("--dir", default=".piplwatch/demo", help="state, logs and the generated HMAC key")
     d.set_defaults(func=cmd_demo)
 
+    db = sub.add_parser("dashboard", help="serve the live dashboard for a deployment, from Prometheus (+ alerts topic)")
+    db.add_argument("--prometheus", required=True, help="Prometheus base URL, e.g. http://127.0.0.1:9090")
+    db.add_argument("--port", type=_port, default=9465)
+    db.add_argument("--bind", default="127.0.0.1")
+    _kafka_options(db)
+    db.add_argument("--no-alerts", action="store_true", help="do not read piplwatch.alerts from Kafka")
+    db.set_defaults(func=cmd_dashboard)
+
     c = sub.add_parser("consents", help="consent and agreement records")
     csub = c.add_subparsers(dest="consents_cmd", required=True)
     imp = csub.add_parser("import", help="load consents or agreements from CSV or JSONL into their topic")
@@ -219,6 +227,25 @@ def cmd_demo(args: Any) -> int:
         stop.set()
         broker.stop()
     print("piplwatch demo stopped", flush=True)
+    return 0
+
+
+def cmd_dashboard(args: Any) -> int:
+    """``piplwatch dashboard``."""
+    import asyncio
+
+    from stream.dashboard import serve
+
+    if not args.prometheus.startswith(("http://", "https://")):
+        print(f"piplwatch dashboard: --prometheus must be an http(s) URL, got {args.prometheus!r}", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    _raise_on_sigterm()
+    try:
+        asyncio.run(serve(args.prometheus, args.bind, args.port, None if args.no_alerts else settings.bootstrap,
+                          settings.topics.alerts, settings.aiokafka_kwargs()))
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -15,6 +15,24 @@ ALERTS_KEPT = 50
 TIERS = {"pi": [100_000, 1_000_000], "spi": [1, 10_000]}
 
 
+def alert_view(a: dict[str, Any], rules: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The dashboard's view of an OCSF alert record (masked evidence only)."""
+    u = a["unmapped"]
+    rule = a["compliance"]["control"]
+    texts = rules.get(rule, {})
+    return {"alert_id": a["alert_id"], "time": a["time"], "severity": a["severity"].lower(), "rule": rule,
+            **{k: texts.get(k, "") for k in ("title_en", "title_zh", "explain_en", "explain_zh")},
+            "recipient": u["recipient_id"], "recipient_name": u["recipient_name"], "channel": u["channel"],
+            "subjects": u["subjects"], "categories": u["categories"], "evidence": u["evidence"],
+            "citations": a["compliance"]["requirements"], "tags": u["tags"]}
+
+
+def rule_texts() -> dict[str, dict[str, str]]:
+    """Titles and explanations of every rule, by id."""
+    return {r.id: {"title_en": r.title["en"], "title_zh": r.title["zh"], "explain_en": r.explain["en"],
+                   "explain_zh": r.explain["zh"], "severity": r.severity} for r in load_rules()}
+
+
 class LiveSummary:
     """Aggregates what the worker judged; holds no raw values (alerts carry masked evidence only)."""
 
@@ -27,8 +45,7 @@ class LiveSummary:
         self.sensitive: collections.Counter[str] = collections.Counter()
         self.cross_border = {"pi": 0, "spi": 0}
         self.alerts: collections.deque[dict[str, Any]] = collections.deque(maxlen=ALERTS_KEPT)
-        self.rules = {r.id: {"title_en": r.title["en"], "title_zh": r.title["zh"], "explain_en": r.explain["en"],
-                             "explain_zh": r.explain["zh"], "severity": r.severity} for r in load_rules()}
+        self.rules = rule_texts()
 
     def _bucket(self, now: float) -> list[Any]:
         start = int(now // BUCKET_SECONDS * BUCKET_SECONDS)
@@ -52,14 +69,7 @@ class LiveSummary:
         if facts.get("cross_border"):
             self.cross_border = {"pi": facts["cb_individuals_ytd_after"], "spi": facts["cb_spi_individuals_ytd_after"]}
         for a in alerts:
-            u = a["unmapped"]
-            rule = a["compliance"]["control"]
-            self.alerts.appendleft({
-                "alert_id": a["alert_id"], "time": a["time"], "severity": a["severity"].lower(), "rule": rule,
-                **{k: self.rules[rule][k] for k in ("title_en", "title_zh", "explain_en", "explain_zh")},
-                "recipient": u["recipient_id"], "recipient_name": u["recipient_name"], "channel": u["channel"],
-                "subjects": u["subjects"], "categories": u["categories"], "evidence": u["evidence"],
-                "citations": a["compliance"]["requirements"], "tags": u["tags"]})
+            self.alerts.appendleft(alert_view(a, self.rules))
 
     def dead_letter(self) -> None:
         """Account one dead-lettered message."""

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -136,3 +137,24 @@ def test_alert_chain_unauthorized_transfer_pages_and_every_panel_has_data(broker
     print(f"unauthorized transfer paged after {elapsed:.1f} s")
     empty = [e for e in dashboard_exprs() if not query(chain["prom_port"], e)]
     assert empty == [], f"dashboard panels without data: {empty}"
+    # the deployment dashboard: Prometheus for the numbers, the alerts topic for the latest alerts
+    port = free_port()
+    dash = subprocess.Popen([sys.executable, "-m", "stream", "dashboard", "--prometheus", f"http://127.0.0.1:{chain['prom_port']}",
+                             "--port", str(port), "--broker", broker.url], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/")
+        deadline = time.monotonic() + 15
+        summary: dict = {}
+        while time.monotonic() < deadline:
+            summary = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/summary", timeout=5))
+            if any(a["alert_id"] == "t-leak:TA-01" for a in summary.get("alerts", [])):
+                break
+            time.sleep(0.5)
+        assert summary["totals"]["violation"] >= 1 and summary["totals"]["allow"] >= 5
+        assert summary["worker"]["ready"] and any(r["recipient"] == "unregistered" for r in summary["recipients"])
+        assert any(a["alert_id"] == "t-leak:TA-01" and a["title_zh"] for a in summary["alerts"])
+        assert "13800001111" not in json.dumps(summary)
+    finally:
+        dash.terminate()
+        dash.wait(10)
