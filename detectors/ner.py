@@ -139,7 +139,7 @@ class NerStage:
             self.stats.records_to_ner += 1
             self.stats.windows += len(jobs)
             self.stats.chars_to_ner += sum(len(j[1]) for j in jobs)
-            for (path, wtext, off), doc in zip(jobs, self.nlp.pipe([j[1] for j in jobs], batch_size=64)):
+            for (path, _text, off), doc in zip(jobs, self.nlp.pipe([j[1] for j in jobs], batch_size=64)):
                 for ent in doc.ents:
                     label = LABELS.get(ent.label_)
                     if label is None or len(ent.text.strip()) < 2:

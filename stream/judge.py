@@ -19,7 +19,7 @@ from detectors import Finding, Scanner
 from detectors.structured import generic_path, iter_leaves, leaf_name
 from detectors.taxonomy import DIRECT_IDENTIFIERS, SENSITIVE
 from stream.authz import RuleEngine
-from stream.authz.engine import SEVERITIES, Decision
+from stream.authz.engine import Decision
 from stream.records import (CBDT_SCENARIOS, VERDICT_SCHEMA, BadInput, Transfer, parse_json, parse_transfer)
 from stream.state import StateStore
 
@@ -328,11 +328,6 @@ def _absorb(u: Unit, f: Finding) -> None:
         u.spi = True
     if f.attributes and f.attributes.get("age_under_14"):
         u.minor = True
-
-
-def severity_rank(s: str) -> int:
-    """Order of a severity name."""
-    return SEVERITIES.index(s)
 
 
 def dumps(obj: Any) -> bytes:

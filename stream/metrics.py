@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from detectors.registry import entity_names
-from detectors.taxonomy import CATEGORIES, SENSITIVITIES, classify
-from stream.authz.engine import SEVERITIES, VERDICTS, load_rules
+from detectors.taxonomy import classify
+from stream.authz.engine import VERDICTS, load_rules
 from stream.records import CHANNELS, DLQ_REASONS
 
 MAX_RECIPIENT_LABELS = 50
@@ -94,7 +94,6 @@ class PiplwatchMetrics:
             m.state_records.labels(k)
         for s in ("pi", "spi"):
             m.cbdt_ytd.labels(s)
-        assert set(SEVERITIES) and set(CATEGORIES) and set(SENSITIVITIES)
         return m
 
     def recipient_label(self, recipient_id: str, registered: bool) -> str:

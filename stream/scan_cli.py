@@ -12,7 +12,6 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any, Iterator
 
 from detectors import DetectorConfig, Finding, Scanner

@@ -17,7 +17,7 @@ ENTITY = "CN_RESIDENT_ID"
 PATTERNS = (
     Pattern("CN_RESIDENT_ID 18-digit (medium)", rf"[1-7][0-9]{{5}}{DATE}[0-9]{{3}}[0-9Xx]", 0.4),
     Pattern("CN_RESIDENT_ID 6-8-4 grouped (medium)",
-            rf"[1-7][0-9]{{5}}[ -](?:18|19|20)[0-9]{{6}}[ -][0-9]{{3}}[0-9Xx]", 0.4),
+            r"[1-7][0-9]{5}[ -](?:18|19|20)[0-9]{6}[ -][0-9]{3}[0-9Xx]", 0.4),
 )
 CONTEXT = ID_CONTEXT
 

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import spacy
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import DocBin
 
 LABELS = ("PERSON", "LOCATION", "ORGANIZATION", "ADDRESS")
 STREET = re.compile(r"[路街巷弄道号室栋幢楼村组里胡同小区单元]")
@@ -235,7 +235,7 @@ def main() -> int:
     print(f"train: {dict(stats)}", file=sys.stderr)
     # a mixed, small dev set for model selection during training
     mixed = []
-    for name, (_, dev) in corpora.items():
+    for _, dev in corpora.values():
         mixed.extend(dev[:300])
     to_docbin(nlp, mixed, Counter()).to_disk(args.out / "dev.spacy")
     return 0

@@ -31,7 +31,7 @@ def test_generated_faker_phone_numbers_found(scanner, faker_zh) -> None:
 def test_generated_precision_and_recall_at_least_099(scanner, faker_zh, entity) -> None:
     rnd = random.Random(entity)
     tp = fn = fp = 0
-    for i in range(N):
+    for _ in range(N):
         value = synth.GENERATORS[entity](rnd)
         text = rnd.choice(synth.TEMPLATES[entity]).format(v=value, name=faker_zh.name())
         got = [text[f.start:f.end] for f in scanner.scan(text) if f.entity_type == entity]
