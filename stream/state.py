@@ -91,13 +91,17 @@ class StateStore:
         self.mat[b"o|offsets"] = orjson.dumps(offsets)
 
     # -- durable ---------------------------------------------------------------------------------
-    def is_done(self, transfer_id: str) -> bool:
-        """Whether this transfer's outputs were acknowledged by the broker."""
-        return self.durable.get(b"done|" + transfer_id.encode()) is not None
+    def is_done(self, transfer_id: str, digest: bytes) -> bool:
+        """Whether this very message (transfer id and content digest) already had its outputs acknowledged.
 
-    def mark_done(self, transfer_id: str) -> None:
+        Keyed by transfer id, not by Kafka key or offset: keys may be shared (e.g. by recipient) and offsets restart
+        when an in-memory broker restarts, while this store persists.
+        """
+        return self.durable.get(b"done|" + transfer_id.encode()) == digest
+
+    def mark_done(self, transfer_id: str, digest: bytes) -> None:
         """Record that a transfer's outputs were acknowledged."""
-        self.durable[b"done|" + transfer_id.encode()] = b"1"
+        self.durable[b"done|" + transfer_id.encode()] = digest
 
     def set_size(self, name: str) -> int:
         """Members of a counter set."""

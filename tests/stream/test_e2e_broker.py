@@ -173,3 +173,17 @@ def test_e2e_privacy_audit_no_raw_identifiers_anywhere(run, scanner) -> None:
         direct = [x for x in scanner.scan(text) if not x.masked and x.entity_type in
                   {"CN_MOBILE", "CN_RESIDENT_ID", "CN_BANK_CARD", "EMAIL_ADDRESS"}]
         assert direct == [], (where, [(d.entity_type, d.preview) for d in direct])
+
+
+def test_e2e_transfers_sharing_a_kafka_key_each_get_a_verdict(broker, key_file, tmp_path) -> None:
+    """Producers may key by recipient: distinct transfers with one key are never mistaken for redeliveries."""
+    prod = producer(broker.bootstrap)
+    worker = WorkerProc(broker.bootstrap, tmp_path, key_file).start()
+    ids = [f"t-shared-key-{i}" for i in range(5)]
+    for tid in ids:
+        send_json(prod, TOPICS.transfers, "r1", transfer(tid, [p("u1", "13800001111")]))
+    prod.flush()
+    got = read_topic(broker.bootstrap, TOPICS.verdicts, until=lambda ms: set(ids) <= {m.key.decode() for m in ms}, timeout=60)
+    worker.stop()
+    prod.close()
+    assert set(ids) <= {m.key.decode() for m in got}
