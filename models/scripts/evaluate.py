@@ -18,6 +18,8 @@ from spacy.scorer import Scorer
 from spacy.tokens import DocBin
 from spacy.training import Example
 
+import detectors.ner_components  # noqa: F401 - registers the bigram component before loading
+
 CORPORA = ("msra", "cluener", "weibo", "resume", "boson", "address")
 
 
