@@ -22,6 +22,8 @@ def main() -> int:
     ap.add_argument("--version", default="0.1.0")
     args = ap.parse_args()
     nlp = spacy.load(args.trained)
+    if "address_extend" not in nlp.pipe_names:
+        nlp.add_pipe("piplwatch_address_extend", name="address_extend", after="ner")
     nlp.meta.update({
         "name": "piplwatch_ner", "version": args.version, "lang": "zh",
         "description": "piplwatch Chinese NER: PERSON, LOCATION, ORGANIZATION, ADDRESS. Character tokens with "
