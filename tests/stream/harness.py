@@ -114,3 +114,17 @@ def transfer(tid: str, payload: Any, *, rid: str = "r1", country: str = "CN", pu
            "purpose": purpose, "payload": payload, "record_count": len(payload) if isinstance(payload, list) else 1}
     rec.update(kw)
     return rec
+
+
+HEX_RUN = __import__("re").compile(r"[0-9a-f]{24,}")
+DIRECT = {"CN_MOBILE", "CN_RESIDENT_ID", "CN_BANK_CARD", "EMAIL_ADDRESS"}
+
+
+def raw_identifier_leaks(scanner: Any, text: str) -> list[tuple[str, str]]:
+    """Direct identifiers our own detectors find in ``text`` that are not masked.
+
+    Keyed HMACs (32 hex characters) are replaced first: a random hex string sometimes contains an 11-digit run that
+    looks like a mobile number, and it is exactly the form in which piplwatch is allowed to keep identifiers.
+    """
+    clean = HEX_RUN.sub(lambda m: "#" * len(m.group()), text)
+    return [(f.entity_type, f.preview) for f in scanner.scan(clean) if not f.masked and f.entity_type in DIRECT]
