@@ -86,6 +86,9 @@ class Scanner:
         dets += [DenyListDetector(e, v) for e, v in self.config.deny_list.items() if v]
         self.detectors = dets
         self.ner = ner
+        # per-detector constants used on every finding
+        self._classes = [classify(d.entity) for d in dets]
+        self._hmac_prefix = [f"{d.SUBJECT_KIND or d.entity}:".encode() for d in dets]
         self._build()
 
     # -- compilation -------------------------------------------------------------------------
@@ -288,11 +291,11 @@ class Scanner:
             if norm in cfg.allow_list:
                 continue
             taken.append((s, e))
-            out.append(self._finding(det, data, ascii_only, segs, seg_bytes, s, sc, check, ctx, value, norm))
+            out.append(self._finding(di, det, data, ascii_only, segs, seg_bytes, s, sc, check, ctx, value, norm))
         out.sort(key=lambda f: (f.field or "", f.start))
         return out
 
-    def _finding(self, det: Detector, data: bytes, ascii_only: bool, segs: list[tuple[int, int, str | None]],
+    def _finding(self, di: int, det: Detector, data: bytes, ascii_only: bool, segs: list[tuple[int, int, str | None]],
                  seg_bytes: list[tuple[int, int]], start: int, score: float, check: Check, ctx: bool, value: str,
                  norm: str) -> Finding:
         seg_i = _segment_of(seg_bytes, start)
@@ -303,20 +306,21 @@ class Scanner:
             s = segs[seg_i][0] + len(data[seg_bytes[seg_i][0]:start].decode("utf-8"))
         e = s + len(value)
         val_start, path = segs[seg_i][1], segs[seg_i][2]
-        category, sensitivity = classify(det.entity)
+        category, sensitivity = self._classes[di]
         attrs = det.attributes(value) if det.HAS_ATTRIBUTES else {}
         if attrs and attrs.get("age_under_14"):
             sensitivity = "spi"  # all PI of a child under 14 is sensitive (PIPL Art. 28)
         return Finding(
             entity_type=det.entity, start=s - val_start, end=e - val_start, score=round(score, 3), detector=det.name,
-            preview=preview(value, det.entity), hmac=self.hmac_of(det.SUBJECT_KIND or det.entity, norm),
+            preview=preview(value, det.entity),
+            hmac=hmac.digest(self._key, self._hmac_prefix[di] + norm.encode(), "sha256")[:16].hex(),
             sensitivity=sensitivity, category=category, masked=det.MASKED, field=path, check=check.value,
             context=ctx, attributes=attrs,
         )
 
     def hmac_of(self, kind: str, normalized: str) -> str:
         """The keyed HMAC this scanner gives a normalized value of ``kind`` (for joins with consents)."""
-        return hmac.digest(self._key, f"{kind}:{normalized}".encode(), "sha256").hex()[:32]
+        return hmac.digest(self._key, f"{kind}:{normalized}".encode(), "sha256")[:16].hex()
 
 
 def _byte_offsets(parts: list[str], segs: list[tuple[int, int, str | None]]) -> list[tuple[int, int]]:
