@@ -14,7 +14,6 @@ Pipeline per text (or per flattened record):
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 from typing import Any, Iterable, Iterator, Sequence
@@ -24,7 +23,7 @@ import hyperscan
 from detectors.base import Boundary, Check, Detector, Finding, Pattern
 from detectors.config import DetectorConfig
 from detectors.normalize import fold
-from detectors.redact import load_hmac_key, preview
+from detectors.redact import keyed_hmac, load_hmac_key, prefixed_hmac, preview
 from detectors.registry import build_registry
 from detectors.structured import iter_leaves
 from detectors.taxonomy import classify
@@ -313,14 +312,14 @@ class Scanner:
         return Finding(
             entity_type=det.entity, start=s - val_start, end=e - val_start, score=round(score, 3), detector=det.name,
             preview=preview(value, det.entity),
-            hmac=hmac.digest(self._key, self._hmac_prefix[di] + norm.encode(), "sha256")[:16].hex(),
+            hmac=prefixed_hmac(self._key, self._hmac_prefix[di], norm),
             sensitivity=sensitivity, category=category, masked=det.MASKED, field=path, check=check.value,
             context=ctx, attributes=attrs,
         )
 
     def hmac_of(self, kind: str, normalized: str) -> str:
         """The keyed HMAC this scanner gives a normalized value of ``kind`` (for joins with consents)."""
-        return hmac.digest(self._key, f"{kind}:{normalized}".encode(), "sha256")[:16].hex()
+        return keyed_hmac(self._key, kind, normalized)
 
 
 def _byte_offsets(parts: list[str], segs: list[tuple[int, int, str | None]]) -> list[tuple[int, int]]:

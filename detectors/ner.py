@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from detectors.base import Finding
+from detectors.patterns._common import COMPOUND_SURNAMES, SURNAMES
 from detectors.redact import preview
 from detectors.structured import leaf_name
 from detectors.taxonomy import classify
@@ -47,12 +48,11 @@ ADDRESS_FIELDS = frozenset("地址 住址 家庭住址 收货地址 户籍地址
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _NAME_VALUE = re.compile(r"^(?:[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}[·•‧][\u4e00-\u9fff]{1,8}|[A-Z][a-z]+ [A-Z][a-z]+)$")
 _ADDRESS_VALUE = re.compile(r"[\u4e00-\u9fff].*(?:省|市|区|县|镇|乡|路|街|道|巷|弄|号|室|村|栋|幢|楼|小区)")
-SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-            "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+_COMPOUND = "|".join(COMPOUND_SURNAMES)
 _CUES = re.compile(
     r"(?:姓名|名字|联系人|收件人|收货人|持卡人|户名|法定代表人|监护人|先生|女士|小姐|住在|住址|地址|寄到|送到|家住)"
     # a surname with a CJK window, only where a title or a speech verb follows (surnames alone are too common)
-    rf"|(?:欧阳|司马|诸葛|上官|[{SURNAMES}])[\u4e00-\u9fff]{{1,2}}(?:老师|经理|医生|同学|律师|警官|说|表示|指出|告诉|介绍)"
+    rf"|(?:{_COMPOUND}|[{SURNAMES}])[\u4e00-\u9fff]{{1,2}}(?:老师|经理|医生|同学|律师|警官|说|表示|指出|告诉|介绍)"
     r"|[\u4e00-\u9fff]{1,6}(?:省|市|自治区)[\u4e00-\u9fff]{0,8}(?:区|县|市|镇)"
     r"|[\u4e00-\u9fff]{1,10}(?:路|街|大道|巷|弄)[0-9一二三四五六七八九十]{1,5}号"
 )

@@ -98,7 +98,7 @@ class Runtime:
             await self._web.cleanup()
         self.state.close()
 
-    async def handle(self, event: Any, topics: dict[str, Any]) -> None:
+    async def handle(self, event: Any) -> None:
         """Judge one transfer event and publish its outputs."""
         await self.started.wait()
         msg = event.message
@@ -203,16 +203,14 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
         consumer_max_fetch_size=settings.max_message_bytes * 4, producer_max_request_size=settings.max_message_bytes * 2,
         producer_linger_ms=20,
     )
-    t = settings.topics
-    topics = {name: app.topic(getattr(t, name), key_type=bytes, value_type=bytes, key_serializer="raw",
-                              value_serializer="raw", partitions=settings.partitions)
-              for name in ("transfers", "verdicts", "alerts", "dlq")}
+    transfers = app.topic(settings.topics.transfers, key_type=bytes, value_type=bytes, key_serializer="raw",
+                          value_serializer="raw", partitions=settings.partitions)
     runtime = Runtime(settings, app)
 
-    @app.agent(topics["transfers"], name="judge_transfers")
+    @app.agent(transfers, name="judge_transfers")
     async def judge_transfers(stream: Any) -> None:
         async for event in stream.events():
-            await runtime.handle(event, topics)
+            await runtime.handle(event)
 
     @app.task
     async def start_runtime() -> None:

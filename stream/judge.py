@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from detectors import Finding, Scanner
+from detectors.registry import detector_classes
 from detectors.structured import generic_path, iter_leaves, leaf_name
 from detectors.taxonomy import DIRECT_IDENTIFIERS, SENSITIVE
 from stream.authz import RuleEngine
@@ -308,10 +309,12 @@ class Judge:
         return "".join(out)
 
 
+#: entity type -> consent subject kind, from each detector's SUBJECT_KIND (the namespace of its HMAC)
+_SUBJECT_KIND = {c.ENTITY: c.SUBJECT_KIND for c in detector_classes() if c.SUBJECT_KIND in SUBJECT_KINDS}
+
+
 def _kind(f: Finding) -> str | None:
-    return {"CN_MOBILE": "mobile", "CN_RESIDENT_ID": "id_number", "CN_RESIDENT_ID_LEGACY": "id_number",
-            "CN_RESIDENCE_PERMIT_HMT": "id_number", "CN_FOREIGNER_PR_ID": "id_number",
-            "EMAIL_ADDRESS": "email"}.get(f.entity_type)
+    return _SUBJECT_KIND.get(f.entity_type)
 
 
 def _group(path: str) -> str:

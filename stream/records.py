@@ -7,7 +7,7 @@ a human message; the worker sends such messages to the dead-letter topic.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -113,8 +113,6 @@ class Transfer:
     record_count: int
     bytes: int | None = None
     cbdt_scenario: str | None = None
-    source_format: str = "native"
-    extra: dict = field(default_factory=dict)
 
 
 def parse_transfer(obj: Any) -> Transfer:
@@ -193,7 +191,7 @@ def _from_ocsf(obj: dict) -> Transfer:
         recipient_country=country, purpose=str(um.get("purpose") or "unspecified"),
         legal_basis=str(um.get("legal_basis") or "consent"), deid_level=str(um.get("deid_level") or "none"),
         subjects=tuple(str(s) for s in um.get("subjects") or ()), payload=payload if payload is not None else "",
-        record_count=int(um.get("record_count") or 0), bytes=traffic.get("bytes_out"), source_format=f"ocsf:{cls}",
+        record_count=int(um.get("record_count") or 0), bytes=traffic.get("bytes_out"),
     )
 
 

@@ -86,10 +86,6 @@ class StateStore:
         raw = self.mat.get(f"c|{subject_hmac}|{recipient_id}".encode())
         return orjson.loads(raw) if raw is not None else None
 
-    def put_offsets(self, offsets: dict[str, int]) -> None:
-        """Materialization progress (diagnostics only: the store is rebuilt at start)."""
-        self.mat[b"o|offsets"] = orjson.dumps(offsets)
-
     # -- durable ---------------------------------------------------------------------------------
     def is_done(self, transfer_id: str, digest: bytes) -> bool:
         """Whether this very message (transfer id and content digest) already had its outputs acknowledged.

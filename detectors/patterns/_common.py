@@ -14,3 +14,7 @@ CARD_CONTEXT = ("银行卡", "银行卡号", "卡号", "储蓄卡", "借记卡",
                 "收款账号", "bank card", "card no", "card_no", "cardno", "account no", "acct", "pan", "yhkh", "bank_card")
 DEVICE_CONTEXT = ("设备号", "设备id", "设备标识", "串号", "imei", "meid", "device_id", "deviceid")
 DIGITS = "0123456789"
+#: common single-character surnames, and the compound ones that start a name
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+            "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官")

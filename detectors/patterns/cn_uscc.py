@@ -21,14 +21,11 @@ class CnUsccDetector(Detector):
     PRIORITY = 15
 
     def check(self, value: str) -> Check:
-        if value.isdigit():
-            # an all-digit 18-char code passes mod 31 by chance often: require letters or context
-            return Check.PASS if cn_uscc.is_valid(value) else Check.FAIL
         return Check.PASS if cn_uscc.is_valid(value) else Check.FAIL
 
     def score(self, value: str, base: float, check: Check, context: bool) -> float | None:
         if check is not Check.PASS:
             return None
         if value.isdigit() and not context:
-            return 0.3
+            return 0.3  # an all-digit 18-char code passes mod 31 by chance often: require letters or context
         return 1.0 if context else 0.85

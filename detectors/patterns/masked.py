@@ -7,6 +7,7 @@ These never count as raw identifiers, so the rule engine can tell masked-only pa
 from __future__ import annotations
 
 from detectors.base import Boundary, Detector, Pattern
+from detectors.patterns._common import COMPOUND_SURNAMES, SURNAMES
 
 M = r"[*＊×#●]"
 
@@ -66,8 +67,7 @@ class CnNameMaskedDetector(_Masked):
     """张*, 张**, 欧阳* (surname + 1-2 mask characters; longer mask runs are decoration, 某 forms are too ambiguous)."""
 
     ENTITY = "CN_NAME_MASKED"
-    SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-    PATTERNS = (Pattern("CN_NAME_MASKED surname+mask", "(?:欧阳|司马|诸葛|上官|" + "|".join(SURNAMES) + rf"){M}{{1,2}}",
+    PATTERNS = (Pattern("CN_NAME_MASKED surname+mask", "(?:" + "|".join(COMPOUND_SURNAMES + tuple(SURNAMES)) + rf"){M}{{1,2}}",
                         0.55, Boundary.NO_MASK),)
     PRIORITY = 75
 

@@ -49,7 +49,7 @@ class IpAddressDetector(Detector):
                 return Check.FAIL
             if all(len(o) == 1 for o in octets):
                 return Check.FAIL  # 1.2.3.4: section numbers and versions, not addresses
-            return Check.FAIL if value == "0.0.0.0" else Check.NOT_APPLICABLE
+            return Check.FAIL if all(o == "0" for o in octets) else Check.NOT_APPLICABLE  # unspecified
         try:
             ip = ipaddress.ip_address(value)
         except ValueError:

@@ -159,28 +159,3 @@ def _fact_names(expr: Any) -> set[str]:
     if op in _OPS:
         return {arg[0]}
     return set()
-
-
-def _eval(expr: Any, facts: Mapping[str, Any], fired: set[str], rule_id: str) -> bool:
-    if isinstance(expr, str):
-        if expr not in facts:
-            raise RuleError(f"rule {rule_id}: unknown fact {expr!r}")
-        return bool(facts[expr])
-    if isinstance(expr, list):
-        return all(_eval(e, facts, fired, rule_id) for e in expr)
-    if isinstance(expr, dict) and len(expr) == 1:
-        (op, arg), = expr.items()
-        if op == "all":
-            return all(_eval(e, facts, fired, rule_id) for e in arg)
-        if op == "any":
-            return any(_eval(e, facts, fired, rule_id) for e in arg)
-        if op == "not":
-            return not _eval(arg, facts, fired, rule_id)
-        if op == "hit_any":
-            return bool(fired.intersection(arg))
-        if op in _OPS:
-            name, bound = arg
-            if name not in facts:
-                raise RuleError(f"rule {rule_id}: unknown fact {name!r}")
-            return _OPS[op](facts[name], bound)
-    raise RuleError(f"rule {rule_id}: cannot evaluate {expr!r}")
