@@ -117,14 +117,17 @@ def transfer(tid: str, payload: Any, *, rid: str = "r1", country: str = "CN", pu
 
 
 HEX_RUN = __import__("re").compile(r"[0-9a-f]{24,}")
+STATE_HEX_RUN = __import__("re").compile(r"[0-9a-f]{8,}")
 DIRECT = {"CN_MOBILE", "CN_RESIDENT_ID", "CN_BANK_CARD", "EMAIL_ADDRESS"}
 
 
-def raw_identifier_leaks(scanner: Any, text: str) -> list[tuple[str, str]]:
+def raw_identifier_leaks(scanner: Any, text: str, *, binary_state: bool = False) -> list[tuple[str, str]]:
     """Direct identifiers our own detectors find in ``text`` that are not masked.
 
     Keyed HMACs (32 hex characters) are replaced first: a random hex string sometimes contains an 11-digit run that
     looks like a mobile number, and it is exactly the form in which piplwatch is allowed to keep identifiers.
+    In RocksDB files (``binary_state``) keys are prefix-compressed, so HMACs are stored as fragments: every hex-like
+    run is masked there, and the callers' exact check that no known raw value occurs is what guards those files.
     """
-    clean = HEX_RUN.sub(lambda m: "#" * len(m.group()), text)
+    clean = (STATE_HEX_RUN if binary_state else HEX_RUN).sub(lambda m: "#" * len(m.group()), text)
     return [(f.entity_type, f.preview) for f in scanner.scan(clean) if not f.masked and f.entity_type in DIRECT]
