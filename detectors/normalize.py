@@ -30,6 +30,8 @@ _SEPARATORS = str.maketrans("", "", " -()")
 
 def digits_only(value: str) -> str:
     """Keep only ASCII digits."""
+    if value.isdigit() and value.isascii():
+        return value  # the common case on the hot path: nothing to strip
     return _NON_DIGITS.sub("", value)
 
 

@@ -40,16 +40,15 @@ class IpAddressDetector(Detector):
     SUBJECT_KIND = "ip"
 
     def normalize(self, value: str) -> str:
+        if "." in value and ":" not in value and _ipv4_ok(value):
+            return value  # a dotted quad without leading zeros is already canonical
         return str(ipaddress.ip_address(value))
 
     def check(self, value: str) -> Check:
         if "." in value:  # IPv4 fast path
-            octets = value.split(".")
-            if len(octets) != 4 or any(len(o) > 1 and o[0] == "0" for o in octets) or any(int(o) > 255 for o in octets):
-                return Check.FAIL
-            if all(len(o) == 1 for o in octets):
-                return Check.FAIL  # 1.2.3.4: section numbers and versions, not addresses
-            return Check.FAIL if all(o == "0" for o in octets) else Check.NOT_APPLICABLE  # unspecified
+            if not _ipv4_ok(value) or len(value) == 7:
+                return Check.FAIL  # 1.2.3.4 (all single digits): section numbers and versions, not addresses
+            return Check.FAIL if value == "0.0.0.0" else Check.NOT_APPLICABLE  # unspecified
         try:
             ip = ipaddress.ip_address(value)
         except ValueError:
@@ -59,6 +58,17 @@ class IpAddressDetector(Detector):
         if ip.version == 4 and all(len(o) == 1 for o in value.split(".")):
             return Check.FAIL  # 1.2.3.4: section numbers and versions, not addresses
         return Check.NOT_APPLICABLE
+
+
+def _ipv4_ok(value: str) -> bool:
+    """Four decimal octets 0-255 without leading zeros (the pattern guarantees 1-3 ASCII digits each)."""
+    octets = value.split(".")
+    if len(octets) != 4:
+        return False
+    for o in octets:
+        if (len(o) > 1 and o[0] == "0") or (len(o) == 3 and o > "255") or not o.isdigit():
+            return False
+    return True
 
 
 class MacAddressDetector(Detector):

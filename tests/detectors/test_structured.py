@@ -62,3 +62,13 @@ def test_structured_yaml_config_and_bad_config(tmp_path) -> None:
     bad.write_text("[detectors]\nenabled = ['NOPE']\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown entity"):
         DetectorConfig.load(bad)
+
+
+def test_scanner_hmac_equals_the_documented_keyed_hmac() -> None:
+    from detectors.redact import KeyedHasher, keyed_hmac
+
+    key = b"k" * 70  # longer than the SHA-256 block: hashed first, as RFC 2104 says
+    scanner = Scanner(hmac_key=key)
+    f = scanner.scan("手机 13800001111")[0]
+    assert f.hmac == keyed_hmac(key, "mobile", "13800001111") == scanner.hmac_of("mobile", "13800001111")
+    assert KeyedHasher(b"short-key-16byte", b"email:")("a@b.cn") == keyed_hmac(b"short-key-16byte", "email", "a@b.cn")

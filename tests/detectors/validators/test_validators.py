@@ -86,3 +86,21 @@ def test_tw_id_weighted_mod10(value: str, valid: bool) -> None:
                                          ("1M8GDM9A1KP042788", False), ("1M8GDM9AXKP04278O", False)])
 def test_vin_check_digit(value: str, valid: bool) -> None:
     assert vin.is_valid(value) is valid
+
+
+def test_uscc_fast_is_valid_agrees_with_validate_on_near_misses() -> None:
+    import random
+
+    from detectors.validators.exceptions import passes
+
+    rnd = random.Random(31)
+    alphabet = cn_uscc.ALPHABET + "IOSZ -a*"
+    valid = 0
+    for _ in range(20000):
+        body = "".join(rnd.choice(alphabet) for _ in range(rnd.choice([17, 17, 17, 18, 19])))
+        body = body[:2] + "".join(rnd.choice("0123456789") for _ in range(6)) + body[8:]
+        if all(c in cn_uscc.ALPHABET for c in body[:17]) and rnd.random() < 0.5:
+            body = body[:17] + cn_uscc.calc_check_digit(body[:17])
+        assert cn_uscc.is_valid(body) == passes(cn_uscc.validate, body), body
+        valid += cn_uscc.is_valid(body)
+    assert valid > 500  # the sample really exercises both outcomes
