@@ -23,9 +23,9 @@ import hyperscan
 from detectors.base import Boundary, Check, Detector, Finding, Pattern
 from detectors.config import DetectorConfig
 from detectors.normalize import fold
-from detectors.redact import KeyedHasher, keyed_hmac, load_hmac_key, preview
+from detectors.redact import KeyedHasher, load_hmac_key, preview
 from detectors.registry import build_registry
-from detectors.structured import iter_leaves
+from detectors.structured import leaves as flatten_leaves
 from detectors.taxonomy import classify
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class DenyListDetector(Detector):
         self.name = "DenyListDetector"
 
 
-def _on_match(idx: int, start: int, end: int, flags: int, hits: list[tuple[int, int, int]]) -> None:
+def _on_match(idx: int, start: int, end: int, flags: int, hits: Any) -> None:
     hits.append((idx, start, end))
 
 
@@ -88,6 +88,7 @@ class Scanner:
         # per-detector constants used on every finding
         self._classes = [classify(d.entity) for d in dets]
         self._thresholds = [self.config.threshold(d.entity) for d in dets]  # the config is read once, here
+        self._kind_hashers: dict[str, KeyedHasher] = {}
         self._hashers = [KeyedHasher(self._key, f"{d.SUBJECT_KIND or d.entity}:".encode()) for d in dets]
         self._build()
 
@@ -107,9 +108,7 @@ class Scanner:
         self._n_main = len(self._pats)
         self._kws = [(w, frozenset(d)) for w, d in sorted(kw_dets.items())]
         self._gated_dets = frozenset(gated_by_det)
-        # per keyword: the context-mandatory detectors it unlocks; per detector: its keyword ids
-        self._kw_gated = [tuple(sorted(d & self._gated_dets)) for _, d in self._kws]
-        self._det_kws = [frozenset(k for k, (_, d) in enumerate(self._kws) if i in d) for i in range(len(self.detectors))]
+        self._kw_dets = [tuple(sorted(d)) for _, d in self._kws]  # keyword id -> detectors it is context for
         exprs = [_expr(p, wrapped) for _, p, wrapped in self._pats]
         flags = [self._flags(p.regex) for _, p, _ in self._pats]
         for w, _ in self._kws:
@@ -168,13 +167,13 @@ class Scanner:
                      leaves: list[tuple[str, str]] | None = None) -> list[Finding]:
         """Pattern (and, if enabled, gated NER) findings in a nested JSON-like object.
 
-        ``leaves`` may pass ``list(iter_leaves(obj))`` when the caller needs them too.
+        ``leaves`` may pass ``flatten_leaves(obj)`` when the caller needs them too.
         """
         parts: list[str] = []
         segs: list[tuple[int, int, str | None]] = []
         pos = 0
         if leaves is None:
-            leaves = list(iter_leaves(obj))
+            leaves = flatten_leaves(obj)
         for path, value in leaves:
             head = f"{path}: "
             segs.append((pos, pos + len(head), path))
@@ -210,31 +209,36 @@ class Scanner:
         ascii_only = len(data) == len(folded)
         padded = b"\n" + data + b"\n"  # wrapped patterns consume one neighbour byte on each side
         hits: list[tuple[int, int, int]] = []
+        if self._db is None:
+            return []
         self._db.scan(padded, match_event_handler=_on_match, context=hits)
         if not hits:
             return []
         n_main = self._n_main
         pats = self._pats
-        kw_pos: dict[int, list[tuple[int, int]]] = {}  # keyword id -> [(start, end)] in data offsets
+        kw_hits: dict[int, list[tuple[int, int]]] = {}  # detector -> its keyword hits [(start, end)], data offsets
+        kw_dets = self._kw_dets
         cands: list[tuple[int, Pattern, bool, int, int]] = []
         for idx, s, e in hits:
             if idx >= n_main:
-                k = idx - n_main
-                if k in kw_pos:
-                    kw_pos[k].append((max(0, s - 1), e - 1))
-                else:
-                    kw_pos[k] = [(max(0, s - 1), e - 1)]
+                h = (max(0, s - 1), e - 1)
+                for d in kw_dets[idx - n_main]:
+                    lst = kw_hits.get(d)
+                    if lst is None:
+                        kw_hits[d] = [h]
+                    else:
+                        lst.append(h)
             else:
-                det, pat, wrapped = pats[idx]
+                pdi, pat, wrapped = pats[idx]
                 # padded offset p is data offset p - 1; a wrapped match also holds one byte on each side
-                cands.append((det, pat, wrapped, s if wrapped else s - 1, e - 2 if wrapped else e - 1))
-        kw_hits = _DetectorKeywordHits(kw_pos, self._det_kws)
-        gated = sorted({d for k in kw_pos for d in self._kw_gated[k]})
+                cands.append((pdi, pat, wrapped, s if wrapped else s - 1, e - 2 if wrapped else e - 1))
+        gated_dets = self._gated_dets
+        gated = [d for d in kw_hits if d in gated_dets]
         for d in gated:
             # context-mandatory shapes can only score near their words: scan those windows only
             entries, gdb = self._gdbs[d]
             regions: list[list[int]] = []
-            for ks, ke in sorted(kw_hits.get(d)):
+            for ks, ke in sorted(kw_hits[d]):
                 lo, hi = max(0, ks - WINDOW_AFTER - GATED_MAX_LEN), min(len(data), ke + WINDOW_BEFORE + GATED_MAX_LEN)
                 if regions and lo <= regions[-1][1]:
                     regions[-1][1] = max(regions[-1][1], hi)
@@ -243,6 +247,8 @@ class Scanner:
             for lo, hi in regions:
                 lo, hi = _char_start(padded, lo), _char_start(padded, hi + 2)  # keep the slice valid UTF-8
                 ghits: list[tuple[int, int, int]] = []
+                if gdb is None:
+                    continue
                 gdb.scan(padded[lo:hi], match_event_handler=_on_match, context=ghits)
                 for idx, s, e in ghits:
                     _, pat, wrapped = entries[idx]
@@ -326,35 +332,13 @@ class Scanner:
 
     def hmac_of(self, kind: str, normalized: str) -> str:
         """The keyed HMAC this scanner gives a normalized value of ``kind`` (for joins with consents)."""
-        return keyed_hmac(self._key, kind, normalized)
+        hasher = self._kind_hashers.get(kind)
+        if hasher is None:
+            hasher = self._kind_hashers[kind] = KeyedHasher(self._key, f"{kind}:".encode())
+        return hasher(normalized)
 
 
 _new_finding = tuple.__new__
-
-
-class _DetectorKeywordHits:
-    """Keyword hits of one text, merged per detector on first use (most detectors never ask)."""
-
-    __slots__ = ("_pos", "_det_kws", "_cache")
-
-    def __init__(self, pos: dict[int, list[tuple[int, int]]], det_kws: list[frozenset[int]]) -> None:
-        self._pos = pos
-        self._det_kws = det_kws
-        self._cache: dict[int, list[tuple[int, int]] | None] = {}
-
-    def get(self, det: int) -> list[tuple[int, int]] | None:
-        try:
-            return self._cache[det]
-        except KeyError:
-            pass
-        mine = self._det_kws[det]
-        out: list[tuple[int, int]] = []
-        for k, hits in self._pos.items():
-            if k in mine:
-                out.extend(hits)
-        res = out or None
-        self._cache[det] = res
-        return res
 
 
 def _byte_offsets(parts: list[str], segs: list[tuple[int, int, str | None]]) -> list[tuple[int, int]]:

@@ -14,19 +14,35 @@ MAX_DEPTH = 64
 
 def iter_leaves(obj: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, str]]:
     """Yield ``(field_path, text)`` for string and number leaves."""
-    if depth > MAX_DEPTH:
-        return
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from iter_leaves(v, f"{path}.{k}" if path else str(k), depth + 1)
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            yield from iter_leaves(v, f"{path}[{i}]", depth + 1)
-    elif isinstance(obj, str):
-        if obj:
-            yield path, obj
-    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
-        yield path, str(obj)
+    return iter(leaves(obj, path, depth))
+
+
+def leaves(obj: Any, path: str = "", depth: int = 0) -> list[tuple[str, str]]:
+    """``iter_leaves`` as a list, built by one recursive function (no generator chain per nesting level)."""
+    out: list[tuple[str, str]] = []
+    add = out.append
+
+    def walk(o: Any, p: str, d: int) -> None:
+        if d > MAX_DEPTH:
+            return
+        t = type(o)
+        if t is str:
+            if o:
+                add((p, o))
+        elif t is dict or isinstance(o, dict):
+            for k, v in o.items():
+                walk(v, f"{p}.{k}" if p else str(k), d + 1)
+        elif t is list or isinstance(o, (list, tuple)):
+            for i, v in enumerate(o):
+                walk(v, f"{p}[{i}]", d + 1)
+        elif isinstance(o, str):
+            if o:
+                add((p, str(o)))
+        elif isinstance(o, (int, float)) and not isinstance(o, bool):
+            add((p, str(o)))
+
+    walk(obj, path, depth)
+    return out
 
 
 def generic_path(path: str) -> str:

@@ -17,7 +17,7 @@ import orjson
 
 from detectors import Finding, Scanner
 from detectors.registry import detector_classes
-from detectors.structured import generic_path, iter_leaves, leaf_name
+from detectors.structured import generic_path, iter_leaves, leaf_name, leaves as flatten_leaves
 from detectors.taxonomy import DIRECT_IDENTIFIERS, SENSITIVE
 from stream.authz import RuleEngine
 from stream.authz.engine import Decision
@@ -85,7 +85,7 @@ class Judge:
         if isinstance(transfer.payload, str):
             findings = self.scanner.scan(transfer.payload)
         else:
-            leaves = list(iter_leaves(transfer.payload))
+            leaves = flatten_leaves(transfer.payload)
             findings = self.scanner.scan_payload(transfer.payload, leaves=leaves)
         detect = time.perf_counter() - t0
         facts, units = self.facts(transfer, findings, leaves)
