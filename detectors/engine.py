@@ -87,6 +87,7 @@ class Scanner:
         self.ner = ner
         # per-detector constants used on every finding
         self._classes = [classify(d.entity) for d in dets]
+        self._prio = [d.PRIORITY for d in dets]
         self._thresholds = [self.config.threshold(d.entity) for d in dets]  # the config is read once, here
         self._kind_hashers: dict[str, KeyedHasher] = {}
         self._hashers = [KeyedHasher(self._key, f"{d.SUBJECT_KIND or d.entity}:".encode()) for d in dets]
@@ -267,7 +268,17 @@ class Scanner:
         cfg = self.config
         dets = self.detectors
         thresholds = self._thresholds
+        prio = self._prio
+        # highest priority first: a span a higher-priority detector already claimed (a valid resident ID read
+        # as a card or USCC candidate too) is never validated again, since resolution would drop it anyway
+        cands.sort(key=lambda c: prio[c[0]])
+        claimed: dict[tuple[int, int], int] = {}
+        may_skip = not cfg.allow_list  # an allow-listed winner is dropped late, so its span must stay open
         for di, pat, wrapped, s, e in cands:
+            if may_skip:
+                p = claimed.get((s, e))
+                if p is not None and p < prio[di]:
+                    continue
             if not wrapped:
                 bnd = pat.boundary
                 if bnd is not Boundary.NONE:
@@ -291,9 +302,11 @@ class Scanner:
             prev = best.get(key)
             if prev is None or (e - s) > (prev[3] - prev[2]):
                 best[key] = (sc, di, s, e, check, ctx)
+            if may_skip and (s, e) not in claimed:
+                claimed[(s, e)] = prio[di]
         if not best:
             return []
-        ranked = sorted(best.values(), key=lambda t: (dets[t[1]].PRIORITY, -t[0], t[2] - t[3]))
+        ranked = sorted(best.values(), key=lambda t: (prio[t[1]], -t[0], t[2] - t[3]))
         taken: list[tuple[int, int]] = []
         out: list[Finding] = []
         for sc, di, s, e, check, ctx in ranked:
