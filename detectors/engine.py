@@ -263,7 +263,7 @@ class Scanner:
             seg_bytes = byte_segs  # folding changed nothing, so byte offsets of the original text hold
         else:
             seg_bytes = [(len(folded[:a].encode()), len(folded[:b].encode())) for a, b, _ in segs]
-        best: dict[tuple[int, int], tuple[float, int, int, int, Check, bool]] = {}
+        best: dict[tuple[int, int], tuple[float, int, int, int, Check, bool, str, int]] = {}
         n = len(data)
         cfg = self.config
         dets = self.detectors
@@ -301,38 +301,44 @@ class Scanner:
             key = (di, s)
             prev = best.get(key)
             if prev is None or (e - s) > (prev[3] - prev[2]):
-                best[key] = (sc, di, s, e, check, ctx)
+                best[key] = (sc, di, s, e, check, ctx, value, seg_i)
             if may_skip and (s, e) not in claimed:
                 claimed[(s, e)] = prio[di]
         if not best:
             return []
         ranked = sorted(best.values(), key=lambda t: (prio[t[1]], -t[0], t[2] - t[3]))
         taken: list[tuple[int, int]] = []
-        out: list[Finding] = []
-        for sc, di, s, e, check, ctx in ranked:
+        kept = []
+        for item in ranked:
+            s, e = item[2], item[3]
             if any(s < te and ts < e for ts, te in taken):
                 continue
-            det = dets[di]
-            value = data[s:e].decode("utf-8")
-            norm = det.normalize(value)
+            norm = dets[item[1]].normalize(item[6])
             if norm in cfg.allow_list:
                 continue
             taken.append((s, e))
-            out.append(self._finding(di, det, data, ascii_only, segs, seg_bytes, s, sc, check, ctx, value, norm))
+            kept.append((item, norm))
+        # string offsets: walk the kept (disjoint) spans in byte order, decoding only the gaps between them
+        kept.sort(key=lambda k: k[0][2])
+        out: list[Finding] = []
+        last_seg, last_b, last_c = -1, 0, 0
+        for (sc, di, s, e, check, ctx, value, seg_i), norm in kept:
+            if ascii_only:
+                cs = s
+            else:
+                if seg_i != last_seg:
+                    last_seg, last_b, last_c = seg_i, seg_bytes[seg_i][0], segs[seg_i][0]
+                cs = last_c + len(data[last_b:s].decode("utf-8"))
+                last_b, last_c = s, cs
+            out.append(self._finding(di, dets[di], segs[seg_i], cs, sc, check, ctx, value, norm))
         out.sort(key=lambda f: (f.field or "", f.start))
         return out
 
-    def _finding(self, di: int, det: Detector, data: bytes, ascii_only: bool, segs: list[tuple[int, int, str | None]],
-                 seg_bytes: list[tuple[int, int]], start: int, score: float, check: Check, ctx: bool, value: str,
-                 norm: str) -> Finding:
-        seg_i = _segment_of(seg_bytes, start)
-        if ascii_only:
-            s = start
-        else:
-            # decode only from the segment start: the segment's string offset is known
-            s = segs[seg_i][0] + len(data[seg_bytes[seg_i][0]:start].decode("utf-8"))
+    def _finding(self, di: int, det: Detector, seg: tuple[int, int, str | None], s: int, score: float, check: Check,
+                 ctx: bool, value: str, norm: str) -> Finding:
+        """``s``: the string offset of the value in the scanned text; ``seg``: its (segment, value start, path)."""
         e = s + len(value)
-        val_start, path = segs[seg_i][1], segs[seg_i][2]
+        val_start, path = seg[1], seg[2]
         category, sensitivity = self._classes[di]
         attrs = det.attributes(value) if det.HAS_ATTRIBUTES else {}
         if attrs and attrs.get("age_under_14"):
