@@ -202,3 +202,17 @@ def test_rules_table_covers_required_ids() -> None:
     assert {"TA-01", "TA-02", "TA-03", "TA-04", "TA-05", "TA-06", "TA-07", "TA-08", "TA-11", "TA-13", "TA-15", "TA-16",
             "TA-19", "TA-20", "TA-24", "TA-26"} <= ids
     assert all(r.title.get("zh") and r.title.get("en") and r.citations for r in load_rules())
+
+
+def test_rules_compile_to_code_without_letting_a_rules_file_inject_any() -> None:
+    from stream.authz.engine import Rule
+
+    hostile = "x'] or __import__('os').system('touch /tmp/pwned') or f['"
+    rule = Rule(id="X-1", title={"en": "t", "zh": "t"}, explain={"en": "e", "zh": "e"}, verdict="violation",
+                severity="high", when={"all": [hostile, {"gte": ["n", 3]}, {"not": {"hit_any": ["TA-01"]}}]})
+    eng = RuleEngine([rule])
+    assert eng.evaluate({hostile: True, "n": 3}).verdict == "violation"  # the odd name is only a dict key
+    assert eng.evaluate({hostile: True, "n": 2}).verdict == "allow"
+    with pytest.raises(RuleError, match="cannot evaluate"):
+        RuleEngine([Rule(id="X-2", title={}, explain={}, verdict="violation", severity="high",
+                         when={"gte": ["n", object()]})])  # bounds must be plain literals
