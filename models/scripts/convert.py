@@ -4,7 +4,7 @@ Output labels: PERSON, LOCATION, ORGANIZATION, ADDRESS (see ../README.md for the
 Every corpus keeps its own held-back dev split (carved here, deterministically, where the
 corpus ships none) so that quality can be reported per corpus and label.
 
-Usage: python scripts/convert.py DATA_DIR OUT_DIR [--msra-train N] [--seed S]
+Usage: python scripts/convert.py DATA_DIR OUT_DIR [--msra-train N] [--seed S] [--upsample cluener=2,...]
 """
 
 from __future__ import annotations
@@ -190,6 +190,8 @@ def main() -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--msra-train", type=int, default=24000, help="MSRA sentences to train on")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--upsample", default="", metavar="NAME=K,...",
+                    help="repeat a corpus' training part K times (e.g. cluener=2,weibo=2: the informal-text corpora)")
     args = ap.parse_args()
     rnd = random.Random(args.seed)
     ner = args.data / "ner"
@@ -222,13 +224,19 @@ def main() -> int:
     corpora["boson"] = split(boson, 200)
     corpora["address"] = (read_address(ner / "address" / "train.bio"), read_address(ner / "address" / "dev.bio"))
 
+    upsample = {}
+    for part in filter(None, args.upsample.split(",")):
+        name, _, k = part.partition("=")
+        if name not in corpora or not k.isdigit() or int(k) < 1:
+            ap.error(f"--upsample: {part!r} is not CORPUS=K with CORPUS one of {', '.join(corpora)}")
+        upsample[name] = int(k)
     train_all: list = []
     for name, (train, dev) in corpora.items():
         stats: Counter = Counter()
-        train_all.extend(train)
+        train_all.extend(train * upsample.get(name, 1))
         if dev:
             to_docbin(nlp, dev, stats).to_disk(args.out / f"dev_{name}.spacy")
-        print(f"{name}: train={len(train)} dev={len(dev)} dev_stats={dict(stats)}", file=sys.stderr)
+        print(f"{name}: train={len(train)}x{upsample.get(name, 1)} dev={len(dev)} dev_stats={dict(stats)}", file=sys.stderr)
     rnd.shuffle(train_all)
     stats = Counter()
     to_docbin(nlp, train_all, stats).to_disk(args.out / "train.spacy")
