@@ -71,19 +71,22 @@ CPU_PER_MSG: dict[str, float] = {}
 
 
 def run_phase(n_workers: int, total: int, bootstrap: str, key: Path, work: Path, app_id: str, ner: bool) -> float:
+    """Transfers/s while every worker is processing: from the first moment all of them have judged something (the
+    group has settled: a joining worker triggers a rebalance that pauses everyone) to 95% of the backlog."""
     procs = start_workers(n_workers, bootstrap, key, work, app_id, ner)
     try:
         first = None
         while True:
-            done = sum(max(0.0, processed(p)) for _, p in procs)
+            counts = [max(0.0, processed(p)) for _, p in procs]
+            done = sum(counts)
             now = time.perf_counter()
-            if first is None and done > 0:
+            if first is None and all(c > 0 for c in counts):
                 first, first_done = now, done
                 cpu0 = sum(cpu_seconds(p.pid) for p, _ in procs)
-            if done >= total:
+            if first is not None and done >= 0.95 * total:
                 cpu = sum(cpu_seconds(p.pid) for p, _ in procs) - cpu0
                 CPU_PER_MSG[app_id] = cpu / max(1.0, done - first_done)
-                return (done - first_done) / (now - first) if first and now > first else float("nan")
+                return (done - first_done) / (now - first) if now > first else float("nan")
             if any(p.poll() is not None for p, _ in procs):
                 raise RuntimeError("a worker died")
             time.sleep(0.05)
