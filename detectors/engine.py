@@ -172,17 +172,20 @@ class Scanner:
         """
         parts: list[str] = []
         segs: list[tuple[int, int, str | None]] = []
-        pos = 0
+        byte_segs: list[tuple[int, int]] = []
+        pos = bpos = 0
         if leaves is None:
             leaves = flatten_leaves(obj)
         for path, value in leaves:
             head = f"{path}: "
-            segs.append((pos, pos + len(head), path))
-            parts.append(head)
-            parts.append(value)
-            parts.append("\n")
-            pos += len(head) + len(value) + 1
-        found = self._scan_segments("".join(parts), segs, byte_segs=_byte_offsets(parts, segs)) if parts else []
+            hlen = len(head)
+            hb = hlen if head.isascii() else len(head.encode())
+            segs.append((pos, pos + hlen, path))
+            byte_segs.append((bpos, bpos + hb))
+            parts += (head, value, "\n")
+            pos += hlen + len(value) + 1
+            bpos += hb + (len(value) if value.isascii() else len(value.encode())) + 1
+        found = self._scan_segments("".join(parts), segs, byte_segs=byte_segs) if parts else []
         if self._use_ner(ner) and leaves:
             found = self.ner.augment_leaves(leaves, found, self)
         return found
@@ -358,17 +361,6 @@ class Scanner:
 
 
 _new_finding = tuple.__new__
-
-
-def _byte_offsets(parts: list[str], segs: list[tuple[int, int, str | None]]) -> list[tuple[int, int]]:
-    """UTF-8 byte offsets of each segment start and value start (parts = head, value, newline per segment)."""
-    out = []
-    pos = 0
-    for i in range(0, len(parts), 3):
-        head = len(parts[i].encode())
-        out.append((pos, pos + head))
-        pos += head + len(parts[i + 1].encode()) + 1
-    return out
 
 
 def _char_start(buf: bytes, i: int) -> int:
