@@ -82,3 +82,44 @@ def test_ner_cli_no_ner_flag(tmp_path) -> None:
     on = subprocess.run([sys.executable, "-m", "stream", "scan", str(f)], capture_output=True, text=True)
     off = subprocess.run([sys.executable, "-m", "stream", "scan", "--no-ner", str(f)], capture_output=True, text=True)
     assert '"PERSON"' in on.stdout and '"PERSON"' not in off.stdout and off.returncode == 0
+
+
+def _post(text: str, ents: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Run the address post-processing component on ``text`` with the given (surface, label) entities."""
+    import spacy
+
+    from detectors.ner_components import address_extend
+
+    doc = spacy.blank("zh").make_doc(text)
+    spans = []
+    for surface, label in ents:
+        start = text.index(surface)
+        spans.append(doc.char_span(start, start + len(surface), label=label))
+    doc.ents = spans
+    return [(e.text, e.label_) for e in address_extend(doc).ents]
+
+
+# fmt: off
+@pytest.mark.parametrize("text,ents,expected", [
+    # a toponym chain that touches an address unit becomes one address
+    ("宁夏中卫市沙坡头区福润苑B区154栋10单元1132号", [("宁夏", "LOCATION"), ("中卫市沙坡头区福润苑B区", "LOCATION"),
+                                                   ("154栋10单元1132号", "ADDRESS")],
+     [("宁夏中卫市沙坡头区福润苑B区154栋10单元1132号", "ADDRESS")]),
+    # a pure toponym chain stays as it is
+    ("他去了中国北京开会", [("中国", "LOCATION"), ("北京", "LOCATION")], [("中国", "LOCATION"), ("北京", "LOCATION")]),
+    # a unit-first address takes in the estate name before it, within the clause
+    ("收件：堰头工业区临江小区12幢11号", [("12幢11号", "ADDRESS")], [("堰头工业区临江小区12幢11号", "ADDRESS")]),
+    # an estate plus unit the model called an organisation is an address
+    ("寄到百隆巷9号盛世国际1637室", [("百隆巷9号盛世国际1637室", "ORGANIZATION")], [("百隆巷9号盛世国际1637室", "ADDRESS")]),
+    # a street and number the model missed, not swallowing the verb before it or the next clause
+    ("我住在讲舍街132栋5单元462室，电话联系", [], [("讲舍街132栋5单元462室", "ADDRESS")]),
+    # a person after the address, across a clause break, stays a person
+    ("杭州市文三路90号，王小明收", [("杭州市文三路90号", "ADDRESS"), ("王小明", "PERSON")],
+     [("杭州市文三路90号", "ADDRESS"), ("王小明", "PERSON")]),
+    # an organisation without a unit tail stays an organisation
+    ("阿里巴巴集团控股有限公司发布公告", [("阿里巴巴集团控股有限公司", "ORGANIZATION")],
+     [("阿里巴巴集团控股有限公司", "ORGANIZATION")]),
+])
+# fmt: on
+def test_ner_address_postprocessing_makes_one_span_per_address(text, ents, expected) -> None:
+    assert _post(text, ents) == expected
