@@ -72,6 +72,9 @@ class Judge:
         self.state = state
         self.engine = engine or RuleEngine()
         self.max_message_bytes = max_message_bytes
+        # per (recipient, day): distinct-subject counts of the 7 days before; only this judge writes daily sets,
+        # so an entry goes stale only when a late transfer lands on an earlier day of that recipient (dropped then)
+        self._history: dict[str, dict[dt.date, list[int]]] = {}
 
     # -- entry point ----------------------------------------------------------------------------
     def judge(self, raw: bytes, *, key: bytes | None = None, source: dict[str, Any] | None = None) -> Outcome:
@@ -236,12 +239,28 @@ class Judge:
         day = t.date()
         daily_name = f"daily|{transfer.recipient_id}|{day.isoformat()}"
         daily = self.state.add_members(daily_name, ids, extra=extra) if raw else self.state.set_size(daily_name)
-        history = self.state.daily_history(transfer.recipient_id, day)
+        history = self._daily_history(transfer.recipient_id, day, changed=bool(raw))
         baseline = sum(history) / len(history) if history else None
         facts["daily_subjects_after"] = daily
         facts["over_daily_quota"] = bool(a and a.max_subjects_per_day is not None and daily > a.max_subjects_per_day)
         facts["far_above_baseline"] = bool(baseline and daily >= BASELINE_MIN and daily > BASELINE_FACTOR * baseline)
         return facts, units
+
+    def _daily_history(self, recipient_id: str, day: dt.date, *, changed: bool) -> list[int]:
+        days = self._history.get(recipient_id)
+        if days is None:
+            if len(self._history) > 50_000:
+                self._history.clear()
+            days = self._history[recipient_id] = {}
+        if changed:  # this day's count moved: cached histories of later days of this recipient include it
+            for d in [d for d in days if d > day]:
+                del days[d]
+        h = days.get(day)
+        if h is None:
+            if len(days) > 16:
+                days.clear()
+            h = days[day] = self.state.daily_history(recipient_id, day)
+        return h
 
     # -- outputs ----------------------------------------------------------------------------------
     def verdict(self, transfer: Transfer, findings: list[Finding], units: list[Unit], facts: dict[str, Any],
