@@ -26,6 +26,7 @@ from stream.state import StateStore
 
 SUBJECT_KINDS = {"mobile", "id_number", "email"}
 USER_ID_FIELDS = frozenset({"user_id", "uid", "userid", "userId", "member_id", "account_id", "用户id", "用户ID", "会员id"})
+_USER_ID_ENDINGS = tuple(USER_ID_FIELDS)  # a cheap pre-check before parsing the path
 ADEQUATE_KINDS = ("separate", "written", "guardian")
 EVIDENCE_LIMIT = 20
 PI_TIER, PI_ASSESS, SPI_ASSESS = 100_000, 1_000_000, 10_000
@@ -123,7 +124,7 @@ class Judge:
             _absorb(u, f)
         if isinstance(transfer.payload, (dict, list)):
             for path, value in (leaves if leaves is not None else iter_leaves(transfer.payload)):
-                if leaf_name(path) in USER_ID_FIELDS:
+                if path.rstrip("]0123456789[").endswith(_USER_ID_ENDINGS) and leaf_name(path) in USER_ID_FIELDS:
                     groups.setdefault(_group(path), Unit()).keys.add(self.scanner.hmac_of("user_id", value.strip()))
         if not text_units and isinstance(transfer.payload, str):
             rest = [f for f in findings if f.sensitivity != "organisational"]
