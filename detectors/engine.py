@@ -111,7 +111,12 @@ class Scanner:
         self._gated_dets = frozenset(gated_by_det)
         self._kw_dets = [tuple(sorted(d)) for _, d in self._kws]  # keyword id -> detectors it is context for
         exprs = [_expr(p, wrapped) for _, p, wrapped in self._pats]
-        flags = [self._flags(p.regex) for _, p, _ in self._pats]
+        flags = [self._flags(p.regex, som=not p.som_window) for _, p, _ in self._pats]
+        for _, p, wrapped in self._pats:
+            if p.som_window and wrapped:
+                raise ValueError(f"pattern {p.name!r}: som_window needs Boundary.NONE")
+        # the same regex anchored at the end, in Python syntax, for patterns scanned without start tracking
+        self._start_rx = {p.name: re.compile(f"(?:{p.regex})\\Z") for _, p, _ in self._pats if p.som_window}
         for w, _ in self._kws:
             exprs.append(self._keyword_regex(w))
             flags.append(self._flags(w) | hyperscan.HS_FLAG_CASELESS)
@@ -122,8 +127,8 @@ class Scanner:
                       for d, entries in gated_by_det.items()}
 
     @staticmethod
-    def _flags(regex: str) -> int:
-        f = hyperscan.HS_FLAG_SOM_LEFTMOST
+    def _flags(regex: str, *, som: bool = True) -> int:
+        f = hyperscan.HS_FLAG_SOM_LEFTMOST if som else 0
         if not regex.isascii():
             f |= hyperscan.HS_FLAG_UTF8
         return f
@@ -234,6 +239,10 @@ class Scanner:
                         lst.append(h)
             else:
                 pdi, pat, wrapped = pats[idx]
+                if pat.som_window:
+                    s = self._recover_start(padded, pat, e)
+                    if s < 0:
+                        continue
                 # padded offset p is data offset p - 1; a wrapped match also holds one byte on each side
                 cands.append((pdi, pat, wrapped, s if wrapped else s - 1, e - 2 if wrapped else e - 1))
         gated_dets = self._gated_dets
@@ -351,6 +360,18 @@ class Scanner:
             det.entity, s - val_start, e - val_start, round(score, 3), det.name, preview(value, det.entity),
             self._hashers[di](norm), sensitivity, category, det.MASKED, path, check.value, ctx, attrs,
         ))
+
+    def _recover_start(self, padded: bytes, pat: Pattern, end: int) -> int:
+        """Leftmost start (padded offset) of a match of ``pat`` ending at ``end``, or -1."""
+        lo = _char_start(padded, max(0, end - pat.som_window))
+        try:
+            window = padded[lo:end].decode("utf-8")
+        except UnicodeDecodeError:
+            return -1
+        m = self._start_rx[pat.name].search(window)
+        if m is None:
+            return -1
+        return lo + len(window[:m.start()].encode())
 
     def hmac_of(self, kind: str, normalized: str) -> str:
         """The keyed HMAC this scanner gives a normalized value of ``kind`` (for joins with consents)."""

@@ -59,7 +59,7 @@ class EmailMaskedDetector(_Masked):
 
     ENTITY = "EMAIL_MASKED"
     PATTERNS = (Pattern("EMAIL_MASKED", rf"[A-Za-z0-9._-]{{0,8}}{M}{{2,}}[A-Za-z0-9._-]{{0,8}}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{{2,24}}",
-                        0.6, Boundary.NONE),)
+                        0.6, Boundary.NONE, som_window=384),)
     PRIORITY = 15
 
 
