@@ -119,7 +119,7 @@ class Runtime:
             done = await self._judge_one(event)
             if done is not None:
                 acked.append(done)
-        await self.outputs.flush()
+        await self._publish()
         for kind, item in acked:
             if kind == "error":
                 self.metrics.dlq.labels(item).inc()
@@ -130,6 +130,23 @@ class Runtime:
                 self.summary.dead_letter()
             else:
                 self._after_ack(*item)
+
+    async def _publish(self) -> None:
+        """Flush the batch's outputs; while the broker refuses them, retry with backoff instead of moving on (the
+        input offsets stay unacknowledged meanwhile, and a restart would redeliver them)."""
+        delay = 0.5
+        while True:
+            try:
+                await self.outputs.flush()
+                return
+            except Exception as exc:  # noqa: BLE001 - a broker outage must not drop verdicts
+                if self._stopping:
+                    raise
+                self.metrics.publish_retries.inc()
+                logger.warning("publishing %d outputs failed (%s); retrying in %.1f s", self.outputs.pending,
+                               type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def _judge_one(self, event: Any) -> tuple[str, Any] | None:
         """Judge one event and queue its outputs; returns what to record once they are acknowledged."""

@@ -40,6 +40,7 @@ class PiplwatchMetrics:
     state_ready: Gauge
     cbdt_ytd: Gauge
     model_info: Gauge
+    publish_retries: Counter
     _recipients: set[str]
 
     @classmethod
@@ -71,6 +72,8 @@ class PiplwatchMetrics:
             cbdt_ytd=Gauge("piplwatch_cbdt_individuals_ytd", "Distinct individuals sent abroad this year",
                            ["sensitivity"], registry=registry),
             model_info=Gauge("piplwatch_model_info", "The NER model in use", ["model", "version"], registry=registry),
+            publish_retries=Counter("piplwatch_output_publish_retries_total",
+                                    "Output batches the broker did not acknowledge, retried", registry=registry),
             _recipients=set(),
         )
         for ch in CHANNELS:

@@ -5,7 +5,7 @@ accumulator path, measured with ``tests/benchmarks/bench_stream.py``); building 
 partition and handing it over with ``send_batch`` costs a few microseconds per message. Outputs keep their keys
 and land on the partition Kafka's default (murmur2) partitioner picks, as a keyed ``send`` would.
 
-The caller awaits the returned futures before its input offsets are acknowledged: at-least-once.
+The caller flushes before its input offsets are acknowledged, and flushes again after an error: at-least-once.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ class OutputProducer:
         self._producer: Any = None
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[str, list[int]] = {}
-        self._open: dict[tuple[str, int], Any] = {}
-        self._sent: list[asyncio.Future] = []
+        self._pending: list[tuple[str, bytes | None, bytes]] = []
 
     async def start(self) -> None:
         """Connect (aiokafka clients must be created inside the running event loop)."""
@@ -40,27 +39,40 @@ class OutputProducer:
         if self._producer is not None:
             await self._producer.stop()
 
+    @property
+    def pending(self) -> int:
+        """Messages queued and not yet acknowledged."""
+        return len(self._pending)
+
     async def add(self, topic: str, key: bytes | None, value: bytes) -> None:
-        """Queue one message (sends a batch early if it fills up)."""
-        parts = self._partitions.get(topic)
-        if parts is None:
-            parts = self._partitions[topic] = sorted(await self._producer.partitions_for(topic))
-        partition = self._partitioner(key, parts, parts)
-        slot = (topic, partition)
-        batch = self._open.get(slot)
-        if batch is None:
-            batch = self._open[slot] = self._producer.create_batch()
-        if batch.append(key=key, value=value, timestamp=None) is None:
-            self._sent.append(await self._producer.send_batch(batch, topic, partition=partition))
-            batch = self._open[slot] = self._producer.create_batch()
-            if batch.append(key=key, value=value, timestamp=None) is None:
-                raise ValueError(f"an output message of {len(value)} bytes does not fit in one record batch")
+        """Queue one message; nothing is sent before ``flush``."""
+        self._pending.append((topic, key, value))
 
     async def flush(self) -> None:
-        """Send every open batch and wait until the broker acknowledged all queued messages."""
-        for (topic, partition), batch in self._open.items():
-            self._sent.append(await self._producer.send_batch(batch, topic, partition=partition))
-        self._open.clear()
-        sent, self._sent = self._sent, []
-        if sent:
-            await asyncio.gather(*sent)
+        """Send every queued message as record batches and wait until the broker acknowledged all of them.
+
+        On any error the queue is kept and the error raised: a later ``flush`` sends everything again (outputs are
+        keyed and idempotent, so a batch the broker did take before the error only repeats records).
+        """
+        if not self._pending:
+            return
+        sent: list[asyncio.Future] = []
+        open_batches: dict[tuple[str, int], Any] = {}
+        for topic, key, value in self._pending:
+            parts = self._partitions.get(topic)
+            if parts is None:
+                parts = self._partitions[topic] = sorted(await self._producer.partitions_for(topic))
+            partition = self._partitioner(key, parts, parts)
+            slot = (topic, partition)
+            batch = open_batches.get(slot)
+            if batch is None:
+                batch = open_batches[slot] = self._producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                sent.append(await self._producer.send_batch(batch, topic, partition=partition))
+                batch = open_batches[slot] = self._producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    raise ValueError(f"an output message of {len(value)} bytes does not fit in one record batch")
+        for (topic, partition), batch in open_batches.items():
+            sent.append(await self._producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*sent)
+        self._pending.clear()

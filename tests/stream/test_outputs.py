@@ -41,3 +41,52 @@ def test_batched_outputs_are_all_acknowledged_keyed_and_on_the_default_partition
         assert {m.key: m.value for m in got} == want
         for m in got:
             assert m.partition == (murmur2(m.key) & 0x7FFFFFFF) % n  # kafka-python's (and Java's) keyed choice
+
+
+def test_outputs_survive_a_broker_outage_and_are_sent_again_after_it() -> None:
+    from stream.broker import EmbeddedBroker, free_port
+
+    port = free_port()
+    first = EmbeddedBroker(port).start()
+
+    def make_topic(bootstrap: str) -> None:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        admin.create_topics([NewTopic("out.c", 2, 1)])
+        admin.close()
+
+    make_topic(first.bootstrap)
+    msgs = {f"t-{i}".encode(): f"verdict-{i}".encode() for i in range(50)}
+
+    async def run() -> tuple[str, int]:
+        out = OutputProducer(first.bootstrap, max_request_size=1 << 20,
+                             client_kwargs={"request_timeout_ms": 1500, "retry_backoff_ms": 100})
+        await out.start()
+        try:
+            first.stop()
+            for k, v in msgs.items():
+                await out.add("out.c", k, v)
+            try:
+                await out.flush()
+                error = "none"
+            except Exception as exc:  # noqa: BLE001 - any broker error
+                error = type(exc).__name__
+            kept = out.pending
+            second = EmbeddedBroker(port).start()  # same address, empty memory storage
+            try:
+                make_topic(second.bootstrap)
+                for _ in range(20):
+                    try:
+                        await out.flush()
+                        break
+                    except Exception:  # noqa: BLE001 - reconnecting
+                        await asyncio.sleep(0.5)
+                got = read_topic(second.bootstrap, "out.c", until=lambda ms: len(ms) >= len(msgs), timeout=20)
+                assert {m.key: m.value for m in got} == msgs
+            finally:
+                second.stop()
+            return error, kept
+        finally:
+            await out.stop()
+
+    error, kept = asyncio.run(run())
+    assert error != "none" and kept == len(msgs)  # the failed flush raised and kept every message
