@@ -118,14 +118,21 @@ class Judge:
                     u.keys.add(f.hmac)
                     _absorb(u, f)
                 continue
-            u = groups.setdefault(_group(f.field), Unit())
+            g = _group(f.field)
+            u = groups.get(g)
+            if u is None:
+                u = groups[g] = Unit()
             if _kind(f) in SUBJECT_KINDS and not f.masked:
                 u.keys.add(f.hmac)
             _absorb(u, f)
         if isinstance(transfer.payload, (dict, list)):
             for path, value in (leaves if leaves is not None else iter_leaves(transfer.payload)):
                 if path.rstrip("]0123456789[").endswith(_USER_ID_ENDINGS) and leaf_name(path) in USER_ID_FIELDS:
-                    groups.setdefault(_group(path), Unit()).keys.add(self.scanner.hmac_of("user_id", value.strip()))
+                    g = _group(path)
+                    u = groups.get(g)
+                    if u is None:
+                        u = groups[g] = Unit()
+                    u.keys.add(self.scanner.hmac_of("user_id", value.strip()))
         if not text_units and isinstance(transfer.payload, str):
             rest = [f for f in findings if f.sensitivity != "organisational"]
             if rest:
@@ -146,14 +153,14 @@ class Judge:
     def consent_status(self, unit: Unit, transfer: Transfer) -> tuple[str, str | None]:
         """Best consent of a unit for this recipient: (status, kind). Status: valid/withdrawn/mismatch/none."""
         best: tuple[int, str, str | None] = (0, "none", None)
-        t = transfer.occurred_at
+        t = transfer.occurred_at.timestamp()
         for k in unit.keys:
             c = self.state.consent(k, transfer.recipient_id)
             if c is None:
                 continue
-            if c["w"] and dt.datetime.fromisoformat(c["w"]) <= t:
+            if c["w"] is not None and c["w"] <= t:
                 cand = (1, "withdrawn", c["k"])
-            elif dt.datetime.fromisoformat(c["g"]) > t or (c["e"] and dt.datetime.fromisoformat(c["e"]) < t):
+            elif c["g"] > t or (c["e"] is not None and c["e"] < t):
                 cand = (2, "mismatch", c["k"])
             elif (c["p"] and transfer.purpose not in c["p"] and "*" not in c["p"]) or not unit.categories <= set(c["c"]):
                 cand = (2, "mismatch", c["k"])

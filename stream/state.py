@@ -75,14 +75,15 @@ class StateStore:
     def put_consent(self, subject_hmac: str, c: Consent) -> None:
         """Last write wins per (subject, recipient). The subject is stored only as its HMAC."""
         key = f"c|{subject_hmac}|{c.recipient_id}".encode()
-        iso = lambda t: t.isoformat() if t else None  # noqa: E731
+        ts = lambda t: t.timestamp() if t else None  # noqa: E731 - epoch seconds: compared on every lookup
         if self.mat.get(key) is None:
             self.consent_count += 1
-        self.mat[key] = orjson.dumps({"p": c.purposes, "c": c.categories, "k": c.kind, "g": iso(c.granted_at),
-                                      "e": iso(c.expires_at), "w": iso(c.withdrawn_at)})
+        self.mat[key] = orjson.dumps({"p": c.purposes, "c": c.categories, "k": c.kind, "g": ts(c.granted_at),
+                                      "e": ts(c.expires_at), "w": ts(c.withdrawn_at)})
 
     def consent(self, subject_hmac: str, recipient_id: str) -> dict[str, Any] | None:
-        """The consent of a subject (by HMAC) for a recipient, if any."""
+        """The consent of a subject (by HMAC) for a recipient, if any: purposes ``p``, categories ``c``, kind ``k``,
+        granted ``g``, expires ``e`` and withdrawn ``w`` as epoch seconds (``e``/``w`` may be None)."""
         raw = self.mat.get(f"c|{subject_hmac}|{recipient_id}".encode())
         return orjson.loads(raw) if raw is not None else None
 
