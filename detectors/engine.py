@@ -90,7 +90,7 @@ class Scanner:
         self._prio = [d.PRIORITY for d in dets]
         self._thresholds = [self.config.threshold(d.entity) for d in dets]  # the config is read once, here
         self._kind_hashers: dict[str, KeyedHasher] = {}
-        self._hashers = [KeyedHasher(self._key, f"{d.SUBJECT_KIND or d.entity}:".encode()) for d in dets]
+        self._hashers = [self._hasher(d.SUBJECT_KIND or d.entity) for d in dets]
         self._build()
 
     # -- compilation -------------------------------------------------------------------------
@@ -213,13 +213,13 @@ class Scanner:
 
         ``byte_segs`` are the same offsets in UTF-8 bytes of the unfolded text, when the caller has them.
         """
+        if self._db is None:
+            return []
         folded = fold(text)
         data = folded.encode("utf-8")
         ascii_only = len(data) == len(folded)
         padded = b"\n" + data + b"\n"  # wrapped patterns consume one neighbour byte on each side
         hits: list[tuple[int, int, int]] = []
-        if self._db is None:
-            return []
         self._db.scan(padded, match_event_handler=_on_match, context=hits)
         if not hits:
             return []
@@ -250,6 +250,8 @@ class Scanner:
         for d in gated:
             # context-mandatory shapes can only score near their words: scan those windows only
             entries, gdb = self._gdbs[d]
+            if gdb is None:
+                continue
             regions: list[list[int]] = []
             for ks, ke in sorted(kw_hits[d]):
                 lo, hi = max(0, ks - WINDOW_AFTER - GATED_MAX_LEN), min(len(data), ke + WINDOW_BEFORE + GATED_MAX_LEN)
@@ -260,8 +262,6 @@ class Scanner:
             for lo, hi in regions:
                 lo, hi = _char_start(padded, lo), _char_start(padded, hi + 2)  # keep the slice valid UTF-8
                 ghits: list[tuple[int, int, int]] = []
-                if gdb is None:
-                    continue
                 gdb.scan(padded[lo:hi], match_event_handler=_on_match, context=ghits)
                 for idx, s, e in ghits:
                     _, pat, wrapped = entries[idx]
@@ -375,10 +375,13 @@ class Scanner:
 
     def hmac_of(self, kind: str, normalized: str) -> str:
         """The keyed HMAC this scanner gives a normalized value of ``kind`` (for joins with consents)."""
+        return self._hasher(kind)(normalized)
+
+    def _hasher(self, kind: str) -> KeyedHasher:
         hasher = self._kind_hashers.get(kind)
         if hasher is None:
             hasher = self._kind_hashers[kind] = KeyedHasher(self._key, f"{kind}:".encode())
-        return hasher(normalized)
+        return hasher
 
 
 _new_finding = tuple.__new__

@@ -25,9 +25,11 @@ def char_bigrams(doc: Doc) -> Doc:
     return doc
 
 
-# a clause (no sentence or list punctuation) that reaches a street-level part and ends in a building unit
+# a character inside a clause (no sentence or list punctuation, no space)
+_IN_CLAUSE = r"[^，。；,;：:！？!?、\s]"
+# a clause that reaches a street-level part and ends in a building unit
 _ADDRESS_TAIL = re.compile(
-    r"[^，。；,;：:！？!?、\s]*?(?:路|街|道|巷|弄|村|胡同|大道)[^，。；,;：:！？!?、\s]*(?:号楼|号院|号|室|楼|栋|幢|单元|层|座)"
+    rf"{_IN_CLAUSE}*?(?:路|街|道|巷|弄|村|胡同|大道){_IN_CLAUSE}*(?:号楼|号院|号|室|楼|栋|幢|单元|层|座)"
     r"[0-9A-Za-z\-]*")
 MAX_ADDRESS_CHARS = 80
 
@@ -65,15 +67,13 @@ def address_extend(doc: Doc) -> Doc:
 
 _CLAUSE_BREAK = frozenset("，。；,;：:！？!?、()（）[]【】\"'“”‘’ \t\n")
 MAX_BACK_CHARS = 24
-
-
 _NUM = "0-9A-Za-z一二三四五六七八九十百零"
 # a span that ends in a building unit (号, 室, 栋, 幢, 单元 ... or 8-6-1440) is a postal address, whatever the model
 # called it (it often calls an estate name plus unit an ORGANIZATION)
 _UNIT_TAIL = re.compile(rf"(?:[{_NUM}]+(?:号楼|号院|号|室|栋|幢|单元|层|楼|座|组团)[0-9A-Za-z\-]*|[0-9]+-[0-9]+(?:-[0-9]+)?)$")
 # a street name, its number and what follows up to the clause end: an address the model missed entirely
 _STREET_NUMBER = re.compile(r"(?:(?![在于到是住的和与从往去向及或])[\u4e00-\u9fff]){2,5}(?:大道|路|街|巷|弄)"
-                            r"[0-9一二三四五六七八九十百]+[^，。；,;：:！？!?、\s]{0,30}")
+                            rf"[0-9一二三四五六七八九十百]+{_IN_CLAUSE}{{0,30}}")
 
 
 def _street_number_spans(doc: Doc, ents: list) -> list:
@@ -97,6 +97,7 @@ def _relabel_unit_tail(doc: Doc, ent):
 def _join_address_parts(doc: Doc, ents: list) -> list:
     """One address, one span: the model often cuts a postal address into toponym and unit pieces.
 
+    First spans ending in a building unit become ADDRESS and street + number spans the model missed are added; then
     - a LOCATION/ADDRESS chain whose pieces touch (at most one character between them, no clause break) and that
       holds an ADDRESS becomes one ADDRESS;
     - an ADDRESS that starts with its unit number (``12幢11号``) takes in the unlabelled estate or street name
@@ -121,7 +122,7 @@ def _join_address_parts(doc: Doc, ents: list) -> list:
                 break
             merged[-2:] = [span]
     out = []
-    for i, ent in enumerate(merged):
+    for ent in merged:
         if ent.label_ == "ADDRESS" and ent.text[:1].isascii() and ent.text[:1].isalnum():
             floor = out[-1].end_char if out else 0
             start = ent.start_char

@@ -7,18 +7,14 @@ a whole record.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 MAX_DEPTH = 64
 
 
-def iter_leaves(obj: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, str]]:
-    """Yield ``(field_path, text)`` for string and number leaves."""
-    return iter(leaves(obj, path, depth))
-
-
 def leaves(obj: Any, path: str = "", depth: int = 0) -> list[tuple[str, str]]:
-    """``iter_leaves`` as a list, built by one recursive function (no generator chain per nesting level)."""
+    """``(field_path, text)`` for every string and number leaf, built by one recursive function (no generator
+    chain per nesting level)."""
     out: list[tuple[str, str]] = []
     add = out.append
 

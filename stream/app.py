@@ -161,10 +161,10 @@ class Runtime:
             logger.exception("judging failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
             rec = self.judge.dead_letter(raw, key, "invalid_field", f"internal error: {type(exc).__name__}",
                                          {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset})
-            await self.outputs.add(self.settings.topics.dlq, key, dumps(rec))
+            self.outputs.add(self.settings.topics.dlq, key, dumps(rec))
             return "error", "invalid_field"
         if out.dlq is not None:
-            await self.outputs.add(self.settings.topics.dlq, key, dumps(out.dlq))
+            self.outputs.add(self.settings.topics.dlq, key, dumps(out.dlq))
             return "dlq", out.dlq["reason"]
         t = out.transfer
         assert t is not None and out.verdict is not None and out.decision is not None
@@ -173,9 +173,9 @@ class Runtime:
             # the same message again after a crash: its outputs were acknowledged (counters are sets: unchanged)
             self.metrics.messages.labels("redelivered").inc()
             return None
-        await self.outputs.add(self.settings.topics.verdicts, t.transfer_id.encode(), dumps(out.verdict))
+        self.outputs.add(self.settings.topics.verdicts, t.transfer_id.encode(), dumps(out.verdict))
         for a in out.alerts:
-            await self.outputs.add(self.settings.topics.alerts, a["alert_id"].encode(), dumps(a))
+            self.outputs.add(self.settings.topics.alerts, a["alert_id"].encode(), dumps(a))
         return "judged", (out, digest, msg.timestamp)
 
     def _after_ack(self, out: Any, digest: bytes, timestamp: float) -> None:

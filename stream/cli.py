@@ -6,13 +6,13 @@ import argparse
 import sys
 from typing import Sequence
 
+from stream.cli_types import bounded
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one clear line, exit 2
         self.exit(2, f"piplwatch: {message} (see --help)\n")
 
-
-from stream.cli_types import bounded
 
 _score = bounded(float, 0.0, 1.0)
 

@@ -17,7 +17,7 @@ import orjson
 
 from detectors import Finding, Scanner
 from detectors.registry import detector_classes
-from detectors.structured import generic_path, iter_leaves, leaf_name, leaves as flatten_leaves
+from detectors.structured import generic_path, leaf_name, leaves as flatten_leaves
 from detectors.taxonomy import DIRECT_IDENTIFIERS, SENSITIVE
 from stream.authz import RuleEngine
 from stream.authz.engine import Decision
@@ -118,21 +118,14 @@ class Judge:
                     u.keys.add(f.hmac)
                     _absorb(u, f)
                 continue
-            g = _group(f.field)
-            u = groups.get(g)
-            if u is None:
-                u = groups[g] = Unit()
+            u = _unit_of(groups, f.field)
             if _kind(f) in SUBJECT_KINDS and not f.masked:
                 u.keys.add(f.hmac)
             _absorb(u, f)
         if isinstance(transfer.payload, (dict, list)):
-            for path, value in (leaves if leaves is not None else iter_leaves(transfer.payload)):
+            for path, value in (leaves if leaves is not None else flatten_leaves(transfer.payload)):
                 if path.rstrip("]0123456789[").endswith(_USER_ID_ENDINGS) and leaf_name(path) in USER_ID_FIELDS:
-                    g = _group(path)
-                    u = groups.get(g)
-                    if u is None:
-                        u = groups[g] = Unit()
-                    u.keys.add(self.scanner.hmac_of("user_id", value.strip()))
+                    _unit_of(groups, path).keys.add(self.scanner.hmac_of("user_id", value.strip()))
         if not text_units and isinstance(transfer.payload, str):
             rest = [f for f in findings if f.sensitivity != "organisational"]
             if rest:
@@ -342,6 +335,15 @@ _SUBJECT_KIND = {c.ENTITY: c.SUBJECT_KIND for c in detector_classes() if c.SUBJE
 
 def _kind(f: Finding) -> str | None:
     return _SUBJECT_KIND.get(f.entity_type)
+
+
+def _unit_of(groups: dict[str, Unit], path: str) -> Unit:
+    """The subject unit of the record that holds ``path`` (created on first use)."""
+    g = _group(path)
+    u = groups.get(g)
+    if u is None:
+        u = groups[g] = Unit()
+    return u
 
 
 def _group(path: str) -> str:

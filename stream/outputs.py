@@ -44,7 +44,7 @@ class OutputProducer:
         """Messages queued and not yet acknowledged."""
         return len(self._pending)
 
-    async def add(self, topic: str, key: bytes | None, value: bytes) -> None:
+    def add(self, topic: str, key: bytes | None, value: bytes) -> None:
         """Queue one message; nothing is sent before ``flush``."""
         self._pending.append((topic, key, value))
 

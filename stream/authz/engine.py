@@ -12,6 +12,8 @@ import yaml
 RULES_FILE = Path(__file__).with_name("rules.yaml")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 VERDICTS = ("allow", "warning", "violation")
+
+
 class RuleError(ValueError):
     """The rules file is invalid."""
 

@@ -29,7 +29,7 @@ def test_batched_outputs_are_all_acknowledged_keyed_and_on_the_default_partition
         await out.start()
         try:
             for (topic, key), value in sent.items():
-                await out.add(topic, key, value)
+                out.add(topic, key, value)
             await out.flush()  # returns only after the broker acknowledged everything
         finally:
             await out.stop()
@@ -64,7 +64,7 @@ def test_outputs_survive_a_broker_outage_and_are_sent_again_after_it() -> None:
         try:
             first.stop()
             for k, v in msgs.items():
-                await out.add("out.c", k, v)
+                out.add("out.c", k, v)
             try:
                 await out.flush()
                 error = "none"
