@@ -8,7 +8,8 @@ NER costs ~1000x the pattern path per event, so it never runs on whole events:
 2. **Window gate** (free text only): cue words (姓名/联系人/收货人, 先生/女士, 住/寄/送到) and
    address shapes (…省/市/区/县 … 路/街/号/室) flag ±16-character windows of Chinese text.
    Digits-only fields, keys, and spans already found by pattern detectors are never sent.
-3. **NER** on the flagged windows only, batched with ``nlp.pipe``; labels map to entity types.
+3. **NER** on the flagged windows only, batched (``detectors.ner_fast.pipe``: spaCy's pipeline with our
+   greedy decoder for the NER component, same entities); labels map to entity types.
 
 The model is our own (``models/``), loaded offline once per process.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from detectors.base import Finding
+from detectors.ner_fast import pipe as ner_pipe
 from detectors.patterns._common import COMPOUND_SURNAMES, SURNAMES
 from detectors.redact import preview
 from detectors.structured import leaf_name
@@ -75,11 +77,9 @@ def load_ner(path: str | os.PathLike[str] | None = None, *, required: bool = Tru
             logger.warning("NER model not found at %s: names and addresses come from field rules only", p)
             _LOADED[p] = NerStage(None)
         else:
-            import spacy
+            from detectors.ner_fast import load_pipeline
 
-            import detectors.ner_components  # noqa: F401 - registers the bigram component
-
-            _LOADED[p] = NerStage(spacy.load(p))
+            _LOADED[p] = NerStage(load_pipeline(p))
     return _LOADED[p]
 
 
@@ -139,7 +139,7 @@ class NerStage:
             self.stats.records_to_ner += 1
             self.stats.windows += len(jobs)
             self.stats.chars_to_ner += sum(len(j[1]) for j in jobs)
-            for (path, _text, off), doc in zip(jobs, self.nlp.pipe([j[1] for j in jobs], batch_size=64)):
+            for (path, _text, off), doc in zip(jobs, ner_pipe(self.nlp, [j[1] for j in jobs], batch_size=64)):
                 for ent in doc.ents:
                     label = LABELS.get(ent.label_)
                     if label is None or len(ent.text.strip()) < 2:
