@@ -28,6 +28,11 @@ from detectors.registry import build_registry
 from detectors.structured import leaves as flatten_leaves
 from detectors.taxonomy import classify
 
+try:
+    from detectors._scan_core import ScanCore
+except ImportError:  # pragma: no cover - a build without the compiled core runs the reference
+    ScanCore = None
+
 logger = logging.getLogger(__name__)
 
 WINDOW_BEFORE = 48  # bytes: ~16 CJK characters or 48 ASCII characters
@@ -92,6 +97,7 @@ class Scanner:
         self._kind_hashers: dict[str, KeyedHasher] = {}
         self._hashers = [self._hasher(d.SUBJECT_KIND or d.entity) for d in dets]
         self._build()
+        self._core = ScanCore(self, WINDOW_BEFORE, WINDOW_AFTER, GATED_MAX_LEN) if ScanCore is not None else None
 
     # -- compilation -------------------------------------------------------------------------
     def _build(self) -> None:
@@ -212,7 +218,15 @@ class Scanner:
         """``segs``: (segment start, value start, field path) in string offsets, sorted.
 
         ``byte_segs`` are the same offsets in UTF-8 bytes of the unfolded text, when the caller has them.
+        Runs the compiled core (``detectors/_scan_core.pyx``); ``_scan_segments_py`` is the reference.
         """
+        if self._core is not None:
+            return self._core.scan_segments(text, segs, byte_segs)
+        return self._scan_segments_py(text, segs, byte_segs)
+
+    def _scan_segments_py(self, text: str, segs: list[tuple[int, int, str | None]],
+                          byte_segs: list[tuple[int, int]] | None = None) -> list[Finding]:
+        """The readable reference of the hot path: the compiled core must give exactly these findings."""
         if self._db is None:
             return []
         folded = fold(text)

@@ -1,0 +1,538 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The scanner's hot path, compiled: Hyperscan hits to findings with the bookkeeping in C arrays.
+
+Same algorithm, same order of evaluation and same results as ``Scanner._scan_segments_py`` (the readable
+reference in ``engine.py``; the tests run both on the same texts). What stays in Python is what detectors own:
+``check``, ``score``, ``normalize``, ``attributes``, the masked preview and the keyed HMAC. What moves to C:
+collecting Hyperscan's hits (a C callback target instead of a Python list of tuples), keyword bookkeeping,
+digit/letter boundaries, segment lookup, context windows, the best-per-start and overlap resolution, and
+string offsets (UTF-8 lead bytes counted instead of decoding gaps).
+"""
+
+from libc.stdlib cimport malloc, realloc, free, qsort
+from libc.string cimport memset
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+
+from detectors.base import Boundary, Check, Finding
+from detectors.normalize import fold
+from detectors.redact import preview
+
+cdef object _CHECK_FAIL = Check.FAIL
+cdef object _new_tuple = tuple.__new__
+cdef object _FINDING = Finding
+
+# the engine's windows (bytes), kept in step with engine.py by ScanCore.__init__
+cdef int WINDOW_BEFORE = 48
+cdef int WINDOW_AFTER = 12
+cdef int GATED_MAX_LEN = 72
+
+
+cdef class HitBuffer:
+    """Hyperscan match target: (pattern id, start, end) triples in a growable C array."""
+    cdef int* data
+    cdef int n
+    cdef int cap
+
+    def __cinit__(self):
+        self.cap = 256
+        self.n = 0
+        self.data = <int*>malloc(3 * self.cap * sizeof(int))
+        if self.data == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.data)
+
+    cdef int add(self, int idx, int s, int e) except -1:
+        cdef int* grown
+        if self.n == self.cap:
+            grown = <int*>realloc(self.data, 6 * self.cap * sizeof(int))
+            if grown == NULL:
+                raise MemoryError()
+            self.data = grown
+            self.cap *= 2
+        self.data[3 * self.n] = idx
+        self.data[3 * self.n + 1] = s
+        self.data[3 * self.n + 2] = e
+        self.n += 1
+        return 0
+
+
+def on_match(unsigned int idx, unsigned long long start, unsigned long long end, unsigned int flags,
+             HitBuffer hits):
+    """Hyperscan ``match_event_handler``."""
+    hits.add(idx, <int>start, <int>end)
+
+
+cdef struct Cand:
+    int det
+    int pat      # index into the scanner's main pattern table, or -1 - gated entry index
+    int wrapped
+    int s
+    int e
+    long long key  # priority * 2^32 + arrival order: a stable sort by priority
+
+
+cdef struct Best:
+    double score
+    int det
+    int s
+    int e
+    int ctx
+    int seg
+    int slot     # index into the Python lists of values and checks
+    int prio
+    int order    # first insertion of its (det, s) key
+
+
+cdef int _cmp_cand(const void* a, const void* b) noexcept nogil:
+    cdef long long x = (<const Cand*>a).key
+    cdef long long y = (<const Cand*>b).key
+    return (x > y) - (x < y)
+
+
+cdef int _cmp_best(const void* a, const void* b) noexcept nogil:
+    # (priority, -score, s - e), then first insertion: Python's stable sort on the same key
+    cdef const Best* x = <const Best*>a
+    cdef const Best* y = <const Best*>b
+    if x.prio != y.prio:
+        return (x.prio > y.prio) - (x.prio < y.prio)
+    if x.score != y.score:
+        return -1 if x.score > y.score else 1
+    if (x.s - x.e) != (y.s - y.e):
+        return ((x.s - x.e) > (y.s - y.e)) - ((x.s - x.e) < (y.s - y.e))
+    return (x.order > y.order) - (x.order < y.order)
+
+
+cdef int _cmp_start(const void* a, const void* b) noexcept nogil:
+    cdef int x = (<const Best*>a).s
+    cdef int y = (<const Best*>b).s
+    return (x > y) - (x < y)
+
+
+cdef class ScanCore:
+    cdef object scanner
+    cdef object db
+    cdef object gdbs
+    cdef int n_main
+    cdef int n_dets
+    cdef int n_kws
+    cdef int* pat_det
+    cdef int* pat_wrapped
+    cdef int* pat_bnd        # 0 none, 1 digit, 2 alnum, 3 no-mask
+    cdef int* pat_som
+    cdef unsigned char* kw_det   # n_kws x n_dets: keyword is context for detector
+    cdef int* det_prio
+    cdef int* det_gated
+    cdef int* det_fail_ok
+    cdef int* det_attrs
+    cdef unsigned char forbidden[4][256]
+    cdef list pats
+    cdef list pat_scores
+    cdef list dets
+    cdef list checks
+    cdef list scores
+    cdef list normalizers
+    cdef list thresholds
+    cdef list entities
+    cdef list names
+    cdef list masked
+    cdef list classes
+    cdef list hashers
+    cdef HitBuffer hits
+    cdef HitBuffer ghits
+
+    def __cinit__(self):
+        self.pat_det = self.pat_wrapped = self.pat_bnd = self.pat_som = NULL
+        self.kw_det = NULL
+        self.det_prio = self.det_gated = self.det_fail_ok = self.det_attrs = NULL
+
+    def __init__(self, scanner, int window_before, int window_after, int gated_max_len):
+        global WINDOW_BEFORE, WINDOW_AFTER, GATED_MAX_LEN
+        WINDOW_BEFORE, WINDOW_AFTER, GATED_MAX_LEN = window_before, window_after, gated_max_len
+        self.scanner = scanner
+        self.db = scanner._db
+        self.gdbs = scanner._gdbs
+        self.dets = list(scanner.detectors)
+        self.n_dets = len(self.dets)
+        self.n_main = scanner._n_main
+        self.n_kws = len(scanner._kws)
+        self.pats = [p for _, p, _ in scanner._pats]
+        self.pat_scores = [p.score for p in self.pats]
+        n = max(1, len(self.pats))
+        self.pat_det = <int*>malloc(n * sizeof(int))
+        self.pat_wrapped = <int*>malloc(n * sizeof(int))
+        self.pat_bnd = <int*>malloc(n * sizeof(int))
+        self.pat_som = <int*>malloc(n * sizeof(int))
+        self.kw_det = <unsigned char*>malloc(max(1, self.n_kws * self.n_dets))
+        nd = max(1, self.n_dets)
+        self.det_prio = <int*>malloc(nd * sizeof(int))
+        self.det_gated = <int*>malloc(nd * sizeof(int))
+        self.det_fail_ok = <int*>malloc(nd * sizeof(int))
+        self.det_attrs = <int*>malloc(nd * sizeof(int))
+        if (self.pat_det == NULL or self.pat_wrapped == NULL or self.pat_bnd == NULL or self.pat_som == NULL
+                or self.kw_det == NULL or self.det_prio == NULL or self.det_gated == NULL
+                or self.det_fail_ok == NULL or self.det_attrs == NULL):
+            raise MemoryError()
+        bnd_code = {Boundary.NONE: 0, Boundary.DIGIT: 1, Boundary.ALNUM: 2, Boundary.NO_MASK: 3}
+        cdef int i, d
+        for i, (di, p, wrapped) in enumerate(scanner._pats):
+            self.pat_det[i] = di
+            self.pat_wrapped[i] = 1 if wrapped else 0
+            self.pat_bnd[i] = bnd_code[p.boundary]
+            self.pat_som[i] = 1 if p.som_window else 0
+        memset(self.kw_det, 0, max(1, self.n_kws * self.n_dets))
+        for i, dets in enumerate(scanner._kw_dets):
+            for d in dets:
+                self.kw_det[i * self.n_dets + d] = 1
+        for i, det in enumerate(self.dets):
+            self.det_prio[i] = scanner._prio[i]
+            self.det_gated[i] = 1 if i in scanner._gated_dets else 0
+            self.det_fail_ok[i] = 1 if det.SCORES_FAILED_CHECKS else 0
+            self.det_attrs[i] = 1 if det.HAS_ATTRIBUTES else 0
+        memset(self.forbidden, 0, sizeof(self.forbidden))
+        for c in b"0123456789":
+            self.forbidden[1][c] = 1
+            self.forbidden[2][c] = 1
+        for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz":
+            self.forbidden[2][c] = 1
+        for c in b"*#":
+            self.forbidden[3][c] = 1
+        self.checks = [det.check for det in self.dets]
+        self.scores = [det.score for det in self.dets]
+        self.normalizers = [det.normalize for det in self.dets]
+        self.thresholds = list(scanner._thresholds)
+        self.entities = [det.entity for det in self.dets]
+        self.names = [det.name for det in self.dets]
+        self.masked = [det.MASKED for det in self.dets]
+        self.classes = list(scanner._classes)
+        self.hashers = list(scanner._hashers)
+        self.hits = HitBuffer()
+        self.ghits = HitBuffer()
+
+    def __dealloc__(self):
+        free(self.pat_det); free(self.pat_wrapped); free(self.pat_bnd); free(self.pat_som)
+        free(self.kw_det)
+        free(self.det_prio); free(self.det_gated); free(self.det_fail_ok); free(self.det_attrs)
+
+    cdef bint _context(self, const int* kws, int n_kw, int det, int s, int e, int seg_start) noexcept:
+        cdef int lo = s - WINDOW_BEFORE
+        cdef int hi = e + WINDOW_AFTER
+        cdef int i, ks, ke
+        if lo < seg_start:
+            lo = seg_start
+        for i in range(n_kw):
+            if not self.kw_det[kws[3 * i] * self.n_dets + det]:
+                continue
+            ks = kws[3 * i + 1]
+            ke = kws[3 * i + 2]
+            if lo <= ks and ke <= s + 1:
+                return True
+            if e <= ks + 1 and ks <= hi and ks >= e - 1:
+                return True
+        return False
+
+    def scan_segments(self, str text, list segs, list byte_segs=None):
+        """``Scanner._scan_segments``: (segment start, value start, field path) string offsets, sorted."""
+        cdef int i, j, k, n_hits, idx, s, e, d, n, n_cands, n_best, n_kept, cap
+        cdef int seg_i, seg_start, val_start, lo, hi, mid, n_segs
+        cdef const unsigned char* buf
+        cdef int* kws = NULL
+        cdef int n_kw = 0
+        cdef Cand* cands = NULL
+        cdef Cand* grown
+        cdef Best* best = NULL
+        cdef int* seg_b = NULL
+        cdef int* det_has_kw = NULL
+        cdef double sc
+        if self.db is None:
+            return []
+        folded = fold(text)
+        data = folded.encode("utf-8")
+        n = <int>PyBytes_GET_SIZE(data)
+        ascii_only = n == len(folded)
+        padded = b"\n" + data + b"\n"
+        self.hits.n = 0
+        self.db.scan(padded, match_event_handler=on_match, context=self.hits)
+        n_hits = self.hits.n
+        if n_hits == 0:
+            return []
+        buf = <const unsigned char*>PyBytes_AS_STRING(data)
+        try:
+            kws = <int*>malloc(3 * n_hits * sizeof(int))
+            det_has_kw = <int*>malloc(max(1, self.n_dets) * sizeof(int))
+            cap = n_hits + 16
+            cands = <Cand*>malloc(cap * sizeof(Cand))
+            if kws == NULL or det_has_kw == NULL or cands == NULL:
+                raise MemoryError()
+            for d in range(self.n_dets):
+                det_has_kw[d] = 0
+            gated_order = []  # detectors in the order of their first keyword hit (the reference's dict order)
+            n_cands = 0
+            for i in range(n_hits):
+                idx = self.hits.data[3 * i]
+                s = self.hits.data[3 * i + 1]
+                e = self.hits.data[3 * i + 2]
+                if idx >= self.n_main:
+                    k = idx - self.n_main
+                    kws[3 * n_kw] = k
+                    kws[3 * n_kw + 1] = s - 1 if s > 0 else 0
+                    kws[3 * n_kw + 2] = e - 1
+                    n_kw += 1
+                    for d in range(self.n_dets):
+                        if self.kw_det[k * self.n_dets + d] and not det_has_kw[d]:
+                            det_has_kw[d] = 1
+                            if self.det_gated[d]:
+                                gated_order.append((i, d))
+                else:
+                    if self.pat_som[idx]:
+                        s = self.scanner._recover_start(padded, self.pats[idx], e)
+                        if s < 0:
+                            continue
+                    cands[n_cands].det = self.pat_det[idx]
+                    cands[n_cands].pat = idx
+                    cands[n_cands].wrapped = self.pat_wrapped[idx]
+                    if self.pat_wrapped[idx]:
+                        cands[n_cands].s = s
+                        cands[n_cands].e = e - 2
+                    else:
+                        cands[n_cands].s = s - 1
+                        cands[n_cands].e = e - 1
+                    n_cands += 1
+            # the reference iterates its keyword dict: detectors in order of their first hit, several detectors of
+            # one hit in ascending detector order
+            gated_order.sort()
+            gated_entries = []  # per gated candidate: (entries list, entry index)
+            for _, d in gated_order:
+                entries, gdb = self.gdbs[d]
+                if gdb is None:
+                    continue
+                spans = sorted((kws[3 * j + 1], kws[3 * j + 2]) for j in range(n_kw)
+                               if self.kw_det[kws[3 * j] * self.n_dets + d])
+                regions = []
+                for ks, ke in spans:
+                    lo = ks - WINDOW_AFTER - GATED_MAX_LEN
+                    if lo < 0:
+                        lo = 0
+                    hi = ke + WINDOW_BEFORE + GATED_MAX_LEN
+                    if hi > n:
+                        hi = n
+                    last = regions[len(regions) - 1] if regions else None  # (no negative indexing here)
+                    if last is not None and lo <= last[1]:
+                        last[1] = max(last[1], hi)
+                    else:
+                        regions.append([lo, hi])
+                for lo, hi in regions:
+                    lo = _char_start(padded, lo)
+                    hi = _char_start(padded, hi + 2)
+                    self.ghits.n = 0
+                    gdb.scan(padded[lo:hi], match_event_handler=on_match, context=self.ghits)
+                    for j in range(self.ghits.n):
+                        idx = self.ghits.data[3 * j]
+                        s = self.ghits.data[3 * j + 1]
+                        e = self.ghits.data[3 * j + 2]
+                        if n_cands == cap:
+                            cap *= 2
+                            grown = <Cand*>realloc(cands, cap * sizeof(Cand))
+                            if grown == NULL:
+                                raise MemoryError()
+                            cands = grown
+                        _, pat, wrapped = entries[idx]
+                        cands[n_cands].det = d
+                        cands[n_cands].pat = -1 - len(gated_entries)
+                        gated_entries.append(pat)
+                        cands[n_cands].wrapped = 1 if wrapped else 0
+                        if wrapped:
+                            cands[n_cands].s = s + lo
+                            cands[n_cands].e = e - 2 + lo
+                        else:
+                            cands[n_cands].s = s + lo - 1
+                            cands[n_cands].e = e - 1 + lo
+                        n_cands += 1
+            if n_cands == 0:
+                return []
+            # byte offsets of segment starts
+            n_segs = len(segs)
+            seg_b = <int*>malloc(2 * n_segs * sizeof(int))
+            if seg_b == NULL:
+                raise MemoryError()
+            if ascii_only:
+                for i in range(n_segs):
+                    seg_b[2 * i] = segs[i][0]
+                    seg_b[2 * i + 1] = segs[i][1]
+            elif byte_segs is not None and folded is text:
+                for i in range(n_segs):
+                    seg_b[2 * i] = byte_segs[i][0]
+                    seg_b[2 * i + 1] = byte_segs[i][1]
+            else:
+                for i in range(n_segs):
+                    seg_b[2 * i] = len(folded[:segs[i][0]].encode())
+                    seg_b[2 * i + 1] = len(folded[:segs[i][1]].encode())
+            for i in range(n_cands):
+                cands[i].key = (<long long>self.det_prio[cands[i].det] << 32) + i
+            qsort(cands, n_cands, sizeof(Cand), _cmp_cand)
+            allow = self.scanner.config.allow_list
+            may_skip = not allow
+            best = <Best*>malloc(n_cands * sizeof(Best))
+            if best == NULL:
+                raise MemoryError()
+            n_best = 0
+            values = []
+            checks = []
+            claimed = {}
+            for i in range(n_cands):
+                d = cands[i].det
+                s = cands[i].s
+                e = cands[i].e
+                if may_skip:
+                    p = claimed.get((s, e))
+                    if p is not None and p < self.det_prio[d]:
+                        continue
+                if not cands[i].wrapped:
+                    k = self.pat_bnd[cands[i].pat] if cands[i].pat >= 0 else _bnd(gated_entries[-1 - cands[i].pat])
+                    if k:
+                        if (s > 0 and self.forbidden[k][buf[s - 1]]) or (e < n and self.forbidden[k][buf[e]]):
+                            continue
+                # segment of s (binary search)
+                if n_segs == 1:
+                    seg_i = 0
+                else:
+                    lo, hi = 0, n_segs - 1
+                    while lo < hi:
+                        mid = (lo + hi + 1) // 2
+                        if seg_b[2 * mid] <= s:
+                            lo = mid
+                        else:
+                            hi = mid - 1
+                    seg_i = lo
+                seg_start = seg_b[2 * seg_i]
+                val_start = seg_b[2 * seg_i + 1]
+                if s < val_start:
+                    continue
+                value = data[s:e].decode("utf-8")
+                check = self.checks[d](value)
+                if check is _CHECK_FAIL and not self.det_fail_ok[d]:
+                    continue
+                ctx = self._context(kws, n_kw, d, s, e, seg_start)
+                base = self.pat_scores[cands[i].pat] if cands[i].pat >= 0 else gated_entries[-1 - cands[i].pat].score
+                score = self.scores[d](value, base, check, ctx)
+                if score is None or score < self.thresholds[d]:
+                    continue
+                sc = score
+                for j in range(n_best):
+                    if best[j].det == d and best[j].s == s:
+                        break
+                else:
+                    j = -1
+                if j < 0:
+                    j = n_best
+                    best[j].order = n_best
+                    best[j].slot = len(values)
+                    values.append(value)
+                    checks.append(check)
+                    n_best += 1
+                    _set_best(&best[j], sc, d, s, e, ctx, seg_i, self.det_prio[d])
+                elif (e - s) > (best[j].e - best[j].s):
+                    values[best[j].slot] = value
+                    checks[best[j].slot] = check
+                    _set_best(&best[j], sc, d, s, e, ctx, seg_i, self.det_prio[d])
+                if may_skip and (s, e) not in claimed:
+                    claimed[(s, e)] = self.det_prio[d]
+            if n_best == 0:
+                return []
+            qsort(best, n_best, sizeof(Best), _cmp_best)
+            n_kept = 0
+            norms = [None] * len(values)
+            for i in range(n_best):
+                s = best[i].s
+                e = best[i].e
+                for j in range(n_kept):
+                    if s < best[j].e and best[j].s < e:
+                        break
+                else:
+                    norm = self.normalizers[best[i].det](values[best[i].slot])
+                    if norm in allow:
+                        continue
+                    norms[best[i].slot] = norm
+                    best[n_kept] = best[i]
+                    n_kept += 1
+            qsort(best, n_kept, sizeof(Best), _cmp_start)
+            out = []
+            last_seg, last_b, last_c = -1, 0, 0
+            for i in range(n_kept):
+                s = best[i].s
+                seg_i = best[i].seg
+                if ascii_only:
+                    cs = s
+                else:
+                    if seg_i != last_seg:
+                        last_seg, last_b, last_c = seg_i, seg_b[2 * seg_i], segs[seg_i][0]
+                    cs = last_c + _count_chars(buf, last_b, s)
+                    last_b, last_c = s, cs
+                out.append(self._finding(best[i].det, segs[seg_i], cs, best[i].score, checks[best[i].slot],
+                                         best[i].ctx, values[best[i].slot], norms[best[i].slot]))
+            if n_segs > 1:
+                out.sort(key=_field_start)
+            return out
+        finally:
+            free(kws)
+            free(det_has_kw)
+            free(cands)
+            free(best)
+            free(seg_b)
+
+    cdef object _finding(self, int d, tuple seg, int s, double score, object check, bint ctx, str value,
+                         str norm):
+        e = s + len(value)
+        val_start = seg[1]
+        category, sensitivity = self.classes[d]
+        attrs = self.dets[d].attributes(value) if self.det_attrs[d] else {}
+        if attrs and attrs.get("age_under_14"):
+            sensitivity = "spi"  # all PI of a child under 14 is sensitive (PIPL Art. 28)
+        entity = self.entities[d]
+        return _new_tuple(_FINDING, (
+            entity, s - val_start, e - val_start, round(score, 3), self.names[d], preview(value, entity),
+            self.hashers[d](norm), sensitivity, category, self.masked[d], seg[2], check.value, ctx, attrs,
+        ))
+
+
+cdef inline void _set_best(Best* b, double score, int det, int s, int e, int ctx, int seg, int prio) noexcept:
+    b.score = score
+    b.det = det
+    b.s = s
+    b.e = e
+    b.ctx = ctx
+    b.seg = seg
+    b.prio = prio
+
+
+cdef inline int _count_chars(const unsigned char* buf, int a, int b) noexcept:
+    """Code points in buf[a:b] (valid UTF-8): bytes that are not continuation bytes."""
+    cdef int i, c = 0
+    for i in range(a, b):
+        if (buf[i] & 0xC0) != 0x80:
+            c += 1
+    return c
+
+
+cdef int _char_start(bytes buf, int i):
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(buf)
+    cdef int n = <int>PyBytes_GET_SIZE(buf)
+    while 0 < i < n and 0x80 <= p[i] < 0xC0:
+        i -= 1
+    return i if i < n else n
+
+
+cdef int _bnd(object pat):
+    b = pat.boundary
+    if b is Boundary.DIGIT:
+        return 1
+    if b is Boundary.ALNUM:
+        return 2
+    if b is Boundary.NO_MASK:
+        return 3
+    return 0
+
+
+def _field_start(f):
+    return (f.field or "", f.start)
