@@ -12,12 +12,39 @@ string offsets (UTF-8 lead bytes counted instead of decoding gaps).
 from libc.stdlib cimport malloc, realloc, free, qsort
 from libc.string cimport memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_KIND, PyUnicode_DATA, PyUnicode_READ, PyUnicode_GET_LENGTH, PyUnicode_1BYTE_KIND
 
 from detectors.base import Boundary, Check, Finding
-from detectors.normalize import fold
-from detectors.redact import preview
+from detectors.normalize import _FOLD
+from detectors.redact import MASK as _MASK_PY
 
 cdef object _CHECK_FAIL = Check.FAIL
+cdef dict _CHECK_VALUE = {c: c.value for c in Check}  # Enum.value is a property: read once
+cdef str MASK = _MASK_PY
+cdef dict _FOLD_TABLE = _FOLD
+
+
+cdef inline bint _folds(Py_UCS4 c) noexcept:
+    """The characters ``normalize._NEEDS_FOLD`` matches (tests compare every code point)."""
+    if 0xFF10 <= c <= 0xFF19 or 0xFF21 <= c <= 0xFF3A or 0xFF41 <= c <= 0xFF5A:
+        return True
+    return c == 0xFF0A or c == 0xFF0B or c == 0xFF0D or c == 0xFF20 or c == 0xFF0E or c == 0x3000 \
+        or c == 0x2010 or c == 0x2014
+
+
+def needs_fold(str text):
+    """Whether ``normalize.fold`` would change ``text`` (a C loop over its code points)."""
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data
+    cdef Py_ssize_t i, n
+    if kind == PyUnicode_1BYTE_KIND:
+        return False  # Latin-1 only: nothing to fold
+    data = PyUnicode_DATA(text)
+    n = PyUnicode_GET_LENGTH(text)
+    for i in range(n):
+        if _folds(PyUnicode_READ(kind, data, i)):
+            return True
+    return False
 cdef object _new_tuple = tuple.__new__
 cdef object _FINDING = Finding
 
@@ -120,7 +147,9 @@ cdef class ScanCore:
     cdef int* pat_det
     cdef int* pat_wrapped
     cdef int* pat_bnd        # 0 none, 1 digit, 2 alnum, 3 no-mask
-    cdef int* pat_som
+    cdef int* pat_som        # 0 Hyperscan's start, 1 som_window (Python re), 2 start_anchor (C)
+    cdef unsigned char* pat_anchor      # per pattern: the anchor byte
+    cdef unsigned char* pat_class       # per pattern: 256-byte table of the class bytes
     cdef unsigned char* kw_det   # n_kws x n_dets: keyword is context for detector
     cdef int* det_prio
     cdef int* det_gated
@@ -139,11 +168,14 @@ cdef class ScanCore:
     cdef list masked
     cdef list classes
     cdef list hashers
+    cdef list inner
+    cdef list outer
     cdef HitBuffer hits
     cdef HitBuffer ghits
 
     def __cinit__(self):
         self.pat_det = self.pat_wrapped = self.pat_bnd = self.pat_som = NULL
+        self.pat_anchor = self.pat_class = NULL
         self.kw_det = NULL
         self.det_prio = self.det_gated = self.det_fail_ok = self.det_attrs = NULL
 
@@ -164,6 +196,8 @@ cdef class ScanCore:
         self.pat_wrapped = <int*>malloc(n * sizeof(int))
         self.pat_bnd = <int*>malloc(n * sizeof(int))
         self.pat_som = <int*>malloc(n * sizeof(int))
+        self.pat_anchor = <unsigned char*>malloc(n)
+        self.pat_class = <unsigned char*>malloc(n * 256)
         self.kw_det = <unsigned char*>malloc(max(1, self.n_kws * self.n_dets))
         nd = max(1, self.n_dets)
         self.det_prio = <int*>malloc(nd * sizeof(int))
@@ -171,16 +205,24 @@ cdef class ScanCore:
         self.det_fail_ok = <int*>malloc(nd * sizeof(int))
         self.det_attrs = <int*>malloc(nd * sizeof(int))
         if (self.pat_det == NULL or self.pat_wrapped == NULL or self.pat_bnd == NULL or self.pat_som == NULL
+                or self.pat_anchor == NULL or self.pat_class == NULL
                 or self.kw_det == NULL or self.det_prio == NULL or self.det_gated == NULL
                 or self.det_fail_ok == NULL or self.det_attrs == NULL):
             raise MemoryError()
         bnd_code = {Boundary.NONE: 0, Boundary.DIGIT: 1, Boundary.ALNUM: 2, Boundary.NO_MASK: 3}
         cdef int i, d
+        cdef unsigned char c
         for i, (di, p, wrapped) in enumerate(scanner._pats):
             self.pat_det[i] = di
             self.pat_wrapped[i] = 1 if wrapped else 0
             self.pat_bnd[i] = bnd_code[p.boundary]
-            self.pat_som[i] = 1 if p.som_window else 0
+            self.pat_som[i] = 1 if p.som_window else (2 if p.start_anchor else 0)
+            self.pat_anchor[i] = 0
+            memset(&self.pat_class[i * 256], 0, 256)
+            if p.start_anchor:
+                self.pat_anchor[i] = ord(p.start_anchor[0])
+                for c in p.start_anchor[1].encode():
+                    self.pat_class[i * 256 + c] = 1
         memset(self.kw_det, 0, max(1, self.n_kws * self.n_dets))
         for i, dets in enumerate(scanner._kw_dets):
             for d in dets:
@@ -207,13 +249,31 @@ cdef class ScanCore:
         self.masked = [det.MASKED for det in self.dets]
         self.classes = list(scanner._classes)
         self.hashers = list(scanner._hashers)
+        # KeyedHasher.__call__ without its Python frame: the same two state copies (tests compare the HMACs)
+        self.inner = [h._inner for h in self.hashers]
+        self.outer = [h._outer for h in self.hashers]
         self.hits = HitBuffer()
         self.ghits = HitBuffer()
 
     def __dealloc__(self):
         free(self.pat_det); free(self.pat_wrapped); free(self.pat_bnd); free(self.pat_som)
+        free(self.pat_anchor); free(self.pat_class)
         free(self.kw_det)
         free(self.det_prio); free(self.det_gated); free(self.det_fail_ok); free(self.det_attrs)
+
+    cdef int _anchor_start(self, const unsigned char* padded, int end, int pat) noexcept:
+        """``engine._anchor_start``: the last anchor byte before ``end`` (one exists: the match holds it), then
+        back over the class bytes."""
+        cdef int i = end - 1
+        cdef unsigned char anchor = self.pat_anchor[pat]
+        cdef const unsigned char* cls = &self.pat_class[pat * 256]
+        while i >= 0 and padded[i] != anchor:
+            i -= 1
+        if i < 0:
+            return -1
+        while i > 0 and cls[padded[i - 1]]:
+            i -= 1
+        return i
 
     cdef bint _context(self, const int* kws, int n_kw, int det, int s, int e, int seg_start) noexcept:
         cdef int lo = s - WINDOW_BEFORE
@@ -237,6 +297,7 @@ cdef class ScanCore:
         cdef int i, j, k, n_hits, idx, s, e, d, n, n_cands, n_best, n_kept, cap
         cdef int seg_i, seg_start, val_start, lo, hi, mid, n_segs
         cdef const unsigned char* buf
+        cdef const unsigned char* pbuf
         cdef int* kws = NULL
         cdef int n_kw = 0
         cdef Cand* cands = NULL
@@ -247,7 +308,7 @@ cdef class ScanCore:
         cdef double sc
         if self.db is None:
             return []
-        folded = fold(text)
+        folded = text.translate(_FOLD_TABLE) if needs_fold(text) else text  # normalize.fold
         data = folded.encode("utf-8")
         n = <int>PyBytes_GET_SIZE(data)
         ascii_only = n == len(folded)
@@ -258,6 +319,7 @@ cdef class ScanCore:
         if n_hits == 0:
             return []
         buf = <const unsigned char*>PyBytes_AS_STRING(data)
+        pbuf = <const unsigned char*>PyBytes_AS_STRING(padded)
         try:
             kws = <int*>malloc(3 * n_hits * sizeof(int))
             det_has_kw = <int*>malloc(max(1, self.n_dets) * sizeof(int))
@@ -285,10 +347,12 @@ cdef class ScanCore:
                             if self.det_gated[d]:
                                 gated_order.append((i, d))
                 else:
-                    if self.pat_som[idx]:
+                    if self.pat_som[idx] == 1:
                         s = self.scanner._recover_start(padded, self.pats[idx], e)
                         if s < 0:
                             continue
+                    elif self.pat_som[idx] == 2:
+                        s = self._anchor_start(pbuf, e, idx)
                     cands[n_cands].det = self.pat_det[idx]
                     cands[n_cands].pat = idx
                     cands[n_cands].wrapped = self.pat_wrapped[idx]
@@ -492,7 +556,8 @@ cdef class ScanCore:
         entity = self.entities[d]
         return _new_tuple(_FINDING, (
             entity, s - val_start, e - val_start, round(score, 3), self.names[d], preview(value, entity),
-            self.hashers[d](norm), sensitivity, category, self.masked[d], seg[2], check.value, ctx, attrs,
+            _hmac(self.inner[d], self.outer[d], norm), sensitivity, category, self.masked[d], seg[2],
+            _CHECK_VALUE[check], ctx, attrs,
         ))
 
 
@@ -504,6 +569,33 @@ cdef inline void _set_best(Best* b, double score, int det, int s, int e, int ctx
     b.ctx = ctx
     b.seg = seg
     b.prio = prio
+
+
+cpdef str preview(str value, str entity):
+    """``redact.preview`` compiled (the same rules; tests compare both on every entity type)."""
+    cdef Py_ssize_t n, keep, head, tail
+    if (entity == "EMAIL_ADDRESS" or entity == "EMAIL_MASKED") and "@" in value:
+        local, _, domain = value.partition("@")
+        return (local[:1] + MASK * 3) + "@" + domain
+    if entity == "PERSON" or entity == "CN_NAME_MASKED" or entity == "ORGANIZATION":
+        return value[:1] + MASK * max(1, len(value) - 1)
+    if entity == "ADDRESS" or entity == "LOCATION":
+        keep = min(len(value) // 3, 6)
+        return value[:keep] + MASK * (len(value) - keep)
+    n = len(value)
+    if n <= 4:
+        return value[:1] + MASK * (n - 1)
+    head = min(3, n // 4)
+    tail = min(2, n // 6)
+    return value[:head] + MASK * (n - head - tail) + (value[n - tail:] if tail else "")
+
+
+cdef inline str _hmac(object inner0, object outer0, str norm):
+    inner = inner0.copy()
+    inner.update(norm.encode())
+    outer = outer0.copy()
+    outer.update(inner.digest())
+    return outer.digest()[:16].hex()
 
 
 cdef inline int _count_chars(const unsigned char* buf, int a, int b) noexcept:

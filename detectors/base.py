@@ -45,6 +45,10 @@ class Pattern:
     #: leftmost start is recovered with Python ``re`` over the N bytes before its end. For rare, costly shapes
     #: without a digit/letter boundary, whose matches end in ASCII.
     som_window: int = 0
+    #: (anchor, class): scanned without start tracking too, for patterns shaped ``[class]+ anchor rest`` where
+    #: ``rest`` never contains ``anchor`` (an e-mail address: 3.8 vs 0.6 us per 2 KB record): the leftmost start is
+    #: the first of the ``class`` bytes running up to the last ``anchor`` before the end. ASCII only.
+    start_anchor: tuple[str, str] | None = None
 
 
 _NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})

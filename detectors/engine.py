@@ -117,10 +117,12 @@ class Scanner:
         self._gated_dets = frozenset(gated_by_det)
         self._kw_dets = [tuple(sorted(d)) for _, d in self._kws]  # keyword id -> detectors it is context for
         exprs = [_expr(p, wrapped) for _, p, wrapped in self._pats]
-        flags = [self._flags(p.regex, som=not p.som_window) for _, p, _ in self._pats]
+        flags = [self._flags(p.regex, som=not (p.som_window or p.start_anchor)) for _, p, _ in self._pats]
         for _, p, wrapped in self._pats:
-            if p.som_window and wrapped:
-                raise ValueError(f"pattern {p.name!r}: som_window needs Boundary.NONE")
+            if (p.som_window or p.start_anchor) and wrapped:
+                raise ValueError(f"pattern {p.name!r}: start recovery needs Boundary.NONE")
+            if p.start_anchor and not (len(p.start_anchor[0]) == 1 and (p.start_anchor[0] + p.start_anchor[1]).isascii()):
+                raise ValueError(f"pattern {p.name!r}: start_anchor is one ASCII anchor and ASCII class characters")
         # the same regex anchored at the end, in Python syntax, for patterns scanned without start tracking
         self._start_rx = {p.name: re.compile(f"(?:{p.regex})\\Z") for _, p, _ in self._pats if p.som_window}
         for w, _ in self._kws:
@@ -257,6 +259,8 @@ class Scanner:
                     s = self._recover_start(padded, pat, e)
                     if s < 0:
                         continue
+                elif pat.start_anchor:
+                    s = _anchor_start(padded, e, pat.start_anchor)
                 # padded offset p is data offset p - 1; a wrapped match also holds one byte on each side
                 cands.append((pdi, pat, wrapped, s if wrapped else s - 1, e - 2 if wrapped else e - 1))
         gated_dets = self._gated_dets
@@ -406,6 +410,15 @@ def _char_start(buf: bytes, i: int) -> int:
     while 0 < i < len(buf) and 0x80 <= buf[i] < 0xC0:
         i -= 1
     return min(i, len(buf))
+
+
+def _anchor_start(padded: bytes, end: int, anchor: tuple[str, str]) -> int:
+    """``Pattern.start_anchor`` recovery: back to the last anchor before ``end``, then over the class bytes."""
+    i = padded.rfind(anchor[0].encode(), 0, end)
+    cls = anchor[1].encode()
+    while i > 0 and padded[i - 1] in cls:
+        i -= 1
+    return i
 
 
 def _segment_of(seg_bytes: list[tuple[int, int]], pos: int) -> int:

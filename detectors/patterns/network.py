@@ -9,12 +9,16 @@ from detectors.patterns._common import DEVICE_CONTEXT
 from detectors.validators import luhn
 
 
+_LOCAL = "A-Za-z0-9._%+-"  # the local part's class, in the regex and for start recovery
+_LOCAL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-"
+
+
 class EmailAddressDetector(Detector):
     """E-mail with an ASCII local part (no ``\\w``: it would swallow the Chinese before it)."""
 
     ENTITY = "EMAIL_ADDRESS"
-    PATTERNS = (Pattern("EMAIL_ADDRESS (medium)", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}",
-                        0.7, Boundary.NONE),)
+    PATTERNS = (Pattern("EMAIL_ADDRESS (medium)", rf"[{_LOCAL}]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{{2,24}}",
+                        0.7, Boundary.NONE, start_anchor=("@", _LOCAL_CHARS)),)
     CONTEXT = ("邮箱", "电子邮件", "电子邮箱", "电邮", "邮件地址", "e-mail", "email", "mail")
     PRIORITY = 20
     SUBJECT_KIND = "email"

@@ -98,3 +98,23 @@ def _reference_payload(sc: Scanner, leaves):
         pos += len(head) + len(value) + 1
         bpos += len(head.encode()) + len(value.encode()) + 1
     return sc._scan_segments_py("".join(parts), segs, byte_segs) if parts else []
+
+
+def test_core_preview_and_fold_check_match_the_python_functions() -> None:
+    from detectors._scan_core import needs_fold, preview as core_preview
+    from detectors.normalize import _NEEDS_FOLD
+    from detectors.redact import preview
+    from detectors.registry import entity_names
+
+    rnd = random.Random(5)
+    alphabet = "ab@.1２张*-_ 🙂"
+    for entity in list(entity_names()) + ["PERSON", "ADDRESS", "LOCATION", "ORGANIZATION", "EMAIL_MASKED"]:
+        for n in range(0, 40):
+            v = "".join(rnd.choice(alphabet) for _ in range(n))
+            assert core_preview(v, entity) == preview(v, entity), (entity, v)
+    for cp in range(0x110000):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        ch = chr(cp)
+        assert needs_fold("中" + ch) == (_NEEDS_FOLD.search(ch) is not None), hex(cp)
+    assert not needs_fold("plain latin-1 text ÿ") and needs_fold("１")
