@@ -168,10 +168,44 @@ class Scanner:
             found = self.scan_payload(data, ner=ner)
         return self._filter(found, entities, min_score)
 
-    def scan_batch(self, items: Iterable[Any], **kwargs: Any) -> Iterator[list[Finding]]:
-        """Stream over many records; yields one list of findings per record, in order."""
+    def scan_batch(self, items: Iterable[Any], *, entities: Iterable[str] | None = None,
+                   min_score: float | None = None, ner: bool | None = None,
+                   chunk: int = 64) -> Iterator[list[Finding]]:
+        """Stream over many records; yields one list of findings per record, in order (``scan`` of each).
+
+        With the NER stage on, records are taken ``chunk`` at a time so that their flagged windows go through
+        the model in one batched pass.
+        """
+        if not self._use_ner(ner):
+            for item in items:
+                yield self.scan(item, entities=entities, min_score=min_score, ner=False)
+            return
+        batch: list[Any] = []
         for item in items:
-            yield self.scan(item, **kwargs)
+            batch.append(item)
+            if len(batch) >= chunk:
+                yield from self._scan_chunk(batch, entities, min_score)
+                batch = []
+        if batch:
+            yield from self._scan_chunk(batch, entities, min_score)
+
+    def _scan_chunk(self, items: list[Any], entities: Iterable[str] | None,
+                    min_score: float | None) -> list[list[Finding]]:
+        found: list[list[Finding]] = []
+        records, where = [], []  # what goes through the NER stage (scan() skips payloads without leaves)
+        for item in items:
+            if isinstance(item, str):
+                found.append(self.scan_text(item))
+                leaves = [(None, item)]
+            else:
+                leaves = flatten_leaves(item)
+                found.append(self.scan_payload(item, ner=False, leaves=leaves))
+            if leaves:
+                records.append((leaves, found[-1]))
+                where.append(len(found) - 1)
+        for i, augmented in zip(where, self.ner.augment_many(records, self)):
+            found[i] = augmented
+        return [self._filter(f, entities, min_score) for f in found]
 
     def scan_text(self, text: str) -> list[Finding]:
         """Pattern findings in one plain text."""

@@ -114,6 +114,35 @@ class NerStage:
     def augment_leaves(self, leaves: list[tuple[str | None, str]], found: list[Finding],
                        scanner: "Scanner") -> list[Finding]:
         """Add findings for a flattened record; ``found`` are the pattern findings."""
+        return self.augment_many([(leaves, found)], scanner)[0]
+
+    def augment_many(self, records: list[tuple[list[tuple[str | None, str]], list[Finding]]],
+                     scanner: "Scanner") -> list[list[Finding]]:
+        """``augment_leaves`` for many records, their flagged windows through the model in one batched pass.
+
+        The model's cost per call is mostly fixed for short windows (~1 ms for one 45-character window vs
+        ~0.4 ms each in a batch of hundreds), so batch scans hand whole chunks of records here.
+        """
+        prepared = [self._prepare(leaves, found, scanner) for leaves, found in records]
+        jobs = [job for _, _, record_jobs in prepared for job in record_jobs]
+        docs = iter(ner_pipe(self.nlp, [j[1] for j in jobs], batch_size=256)) if jobs else iter(())
+        out = []
+        for (_, found), (taken, extra, record_jobs) in zip(records, prepared):
+            for (path, _text, off), doc in zip(record_jobs, docs):
+                for ent in doc.ents:
+                    label = LABELS.get(ent.label_)
+                    if label is None or len(ent.text.strip()) < 2:
+                        continue
+                    s = off + ent.start_char
+                    if any(s < te and ts < s + len(ent.text) for ts, te in taken.get(path, [])):
+                        continue
+                    extra.append(self._finding(scanner, label, ent.text, path, s, NER_SCORE[label], "SpacyNer"))
+                    self.stats.ner_findings += 1
+            out.append(_merge(found, extra))
+        return out
+
+    def _prepare(self, leaves: list[tuple[str | None, str]], found: list[Finding], scanner: "Scanner"):
+        """Field-rule findings and the windows to send to the model, for one record."""
         self.stats.records += 1
         taken: dict[str | None, list[tuple[int, int]]] = {}
         for f in found:
@@ -139,17 +168,7 @@ class NerStage:
             self.stats.records_to_ner += 1
             self.stats.windows += len(jobs)
             self.stats.chars_to_ner += sum(len(j[1]) for j in jobs)
-            for (path, _text, off), doc in zip(jobs, ner_pipe(self.nlp, [j[1] for j in jobs], batch_size=64)):
-                for ent in doc.ents:
-                    label = LABELS.get(ent.label_)
-                    if label is None or len(ent.text.strip()) < 2:
-                        continue
-                    s = off + ent.start_char
-                    if any(s < te and ts < s + len(ent.text) for ts, te in taken.get(path, [])):
-                        continue
-                    extra.append(self._finding(scanner, label, ent.text, path, s, NER_SCORE[label], "SpacyNer"))
-                    self.stats.ner_findings += 1
-        return _merge(found, extra)
+        return taken, extra, jobs
 
     # -- helpers -----------------------------------------------------------------------------
     def _finding(self, scanner: "Scanner", label: str, text: str, path: str | None, start: int, score: float,

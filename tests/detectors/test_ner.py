@@ -123,3 +123,22 @@ def _post(text: str, ents: list[tuple[str, str]]) -> list[tuple[str, str]]:
 # fmt: on
 def test_ner_address_postprocessing_makes_one_span_per_address(text, ents, expected) -> None:
     assert _post(text, ents) == expected
+
+
+def test_scan_batch_with_ner_equals_scan_of_each_record(with_model) -> None:
+    """Batching windows across records (one model pass per chunk) changes nothing but speed."""
+    import json
+    from pathlib import Path
+
+    rows = (Path(__file__).resolve().parents[1] / "data" / "ner_dev_slice.jsonl").read_text(encoding="utf-8")
+    texts = [json.loads(r)["text"] for r in rows.splitlines()[:120]]
+    items: list = []
+    for i, t in enumerate(texts):
+        items.append(t if i % 3 else {"备注": f"联系人{t}", "手机": "13812345678", "list": [t[:20], {}]})
+    items += [{}, [], "", "收货人张三，地址北京市朝阳区建国路88号"]
+    want = [with_model.scan(x) for x in items]
+    got = list(with_model.scan_batch(items, chunk=16))
+    assert got == want
+    assert sum(f.detector == "SpacyNer" for fs in got for f in fs) >= 20
+    assert list(with_model.scan_batch(items, chunk=16, entities={"PERSON"}, min_score=0.7)) == [
+        with_model.scan(x, entities={"PERSON"}, min_score=0.7) for x in items]
