@@ -192,24 +192,24 @@ class Runtime:
             self.state.mark_done(t.transfer_id, digest)
         m = self.metrics
         v = out.verdict["verdict"]
-        m.messages.labels("judged").inc()
-        m.transfers.labels(t.channel, v).inc()
+        m.child(m.messages, "judged").inc()
+        m.child(m.transfers, t.channel, v).inc()
         m.detection_seconds.observe(out.detection_seconds)
         m.latency_seconds.observe(max(0.0, time.time() - timestamp))
         m.last_processed.set(time.time())
         for f in out.findings:
-            m.findings.labels(f.entity_type, f.category, f.sensitivity).inc()
+            m.child(m.findings, f.entity_type, f.category, f.sensitivity).inc()
         subj = out.verdict["subjects"]
-        m.subjects.labels(v, "uncovered").inc(subj["uncovered"])
-        m.subjects.labels(v, "covered").inc(max(0, subj["total"] - subj["uncovered"]))
+        m.child(m.subjects, v, "uncovered").inc(subj["uncovered"])
+        m.child(m.subjects, v, "covered").inc(max(0, subj["total"] - subj["uncovered"]))
         if out.facts.get("cross_border"):
-            m.cbdt_ytd.labels("pi").set(out.facts["cb_individuals_ytd_after"])
-            m.cbdt_ytd.labels("spi").set(out.facts["cb_spi_individuals_ytd_after"])
+            m.child(m.cbdt_ytd, "pi").set(out.facts["cb_individuals_ytd_after"])
+            m.child(m.cbdt_ytd, "spi").set(out.facts["cb_spi_individuals_ytd_after"])
         recipient = m.recipient_label(t.recipient_id, out.facts["recipient_registered"])
         for h in out.decision.hits:
             if h.rule.verdict == "violation":
-                m.violations.labels(h.rule.id, h.severity).inc()
-                m.recipient_violations.labels(recipient, h.rule.id, h.severity).inc()
+                m.child(m.violations, h.rule.id, h.severity).inc()
+                m.child(m.recipient_violations, recipient, h.rule.id, h.severity).inc()
         self.summary.record(out.verdict, t.recipient_name, out.facts, out.alerts)
         for a in out.alerts:
             self.recent_alerts.append(a)

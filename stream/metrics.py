@@ -8,7 +8,8 @@ else is ``unregistered`` or ``other``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -42,6 +43,7 @@ class PiplwatchMetrics:
     model_info: Gauge
     publish_retries: Counter
     _recipients: set[str]
+    _children: dict = field(default_factory=dict)
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> "PiplwatchMetrics":
@@ -98,6 +100,15 @@ class PiplwatchMetrics:
         for s in ("pi", "spi"):
             m.cbdt_ytd.labels(s)
         return m
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, cached: prometheus_client validates and locks on every ``labels`` call
+        (2.3 us against 0.6 us for the child's ``inc``). Series are never removed, and every label is bounded."""
+        key = (id(metric), labels)
+        c = self._children.get(key)
+        if c is None:
+            c = self._children[key] = metric.labels(*labels)
+        return c
 
     def recipient_label(self, recipient_id: str, registered: bool) -> str:
         """A bounded label value for a recipient."""

@@ -11,12 +11,44 @@ The caller flushes before its input offsets are acknowledged, and flushes again 
 from __future__ import annotations
 
 import asyncio
+import random
+import struct
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 
 MAX_BATCH_BYTES = 1 << 20
+_M = 0x5BD1E995
+_WORDS = struct.Struct("<I")
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (the Java client's ``Utils.murmur2``, seed 0x9747b28c): aiokafka's port, reading whole
+    little-endian words (about 3x faster per key; tests compare both)."""
+    n = len(data)
+    h = 0x9747B28C ^ n
+    n4 = n & ~3
+    for (k,) in _WORDS.iter_unpack(data[:n4]):
+        k = (k * _M) & 0xFFFFFFFF
+        k = ((k ^ (k >> 24)) * _M) & 0xFFFFFFFF
+        h = ((h * _M) & 0xFFFFFFFF) ^ k
+    rest = n & 3
+    if rest == 3:
+        h ^= data[n4 + 2] << 16
+    if rest >= 2:
+        h ^= data[n4 + 1] << 8
+    if rest >= 1:
+        h = ((h ^ data[n4]) * _M) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * _M) & 0xFFFFFFFF
+    return h ^ (h >> 15)
+
+
+def partition_for(key: bytes | None, partitions: list[int]) -> int:
+    """The partition Kafka's default partitioner picks: murmur2 of the key, or any partition for no key."""
+    if key is None:
+        return random.choice(partitions)
+    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
 
 
 class OutputProducer:
@@ -26,7 +58,6 @@ class OutputProducer:
         self._config = dict(bootstrap_servers=bootstrap, max_batch_size=max(MAX_BATCH_BYTES, max_request_size // 2),
                             max_request_size=max_request_size, linger_ms=0, acks="all", **(client_kwargs or {}))
         self._producer: Any = None
-        self._partitioner = DefaultPartitioner()
         self._partitions: dict[str, list[int]] = {}
         self._pending: list[tuple[str, bytes | None, bytes]] = []
 
@@ -62,7 +93,7 @@ class OutputProducer:
             parts = self._partitions.get(topic)
             if parts is None:
                 parts = self._partitions[topic] = sorted(await self._producer.partitions_for(topic))
-            partition = self._partitioner(key, parts, parts)
+            partition = partition_for(key, parts)
             slot = (topic, partition)
             batch = open_batches.get(slot)
             if batch is None:

@@ -90,3 +90,32 @@ def test_outputs_survive_a_broker_outage_and_are_sent_again_after_it() -> None:
 
     error, kept = asyncio.run(run())
     assert error != "none" and kept == len(msgs)  # the failed flush raised and kept every message
+
+
+def test_word_wise_murmur2_equals_kafka_python_and_aiokafka_on_every_length() -> None:
+    import random
+
+    from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+
+    from stream.outputs import murmur2 as fast, partition_for
+
+    rnd = random.Random(9)
+    for n in list(range(0, 80)) + [255, 256, 1023]:
+        for _ in range(25):
+            key = bytes(rnd.randrange(256) for _ in range(n))
+            assert fast(key) == murmur2(key) == aiokafka_murmur2(key), key
+            assert partition_for(key, [0, 1, 2, 3, 4]) == (murmur2(key) & 0x7FFFFFFF) % 5
+    assert partition_for(None, [7]) == 7
+
+
+def test_metric_children_are_cached_and_the_same_series() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from stream.metrics import PiplwatchMetrics
+
+    registry = CollectorRegistry()
+    m = PiplwatchMetrics.create(registry)
+    c = m.child(m.transfers, "api", "violation")
+    assert c is m.child(m.transfers, "api", "violation") is m.transfers.labels("api", "violation")
+    c.inc(3)
+    assert 'piplwatch_transfers_total{channel="api",verdict="violation"} 3.0' in generate_latest(registry).decode()
