@@ -1,6 +1,6 @@
 """NER speed: the shipped model vs spaCy's default `init config -l zh -p ner -o efficiency` pipeline, same text, one run.
 
-Run:  .venv/bin/python tests/benchmarks/bench_ner.py [--sentences 2000] [--tradeoff]
+Run:  .venv/bin/python tests/benchmarks/bench_ner.py [--sentences 2000] [--tradeoff] [--rounds 5]
 
 One core: OpenBLAS is held to one thread (OPENBLAS_NUM_THREADS=1, set before numpy loads). The shipped model is
 timed twice: as piplwatch runs it (``detectors.ner_fast``: numpy matmuls, our greedy NER decoder) and through
@@ -8,7 +8,7 @@ spaCy's stock ``nlp.pipe`` (BLIS, spaCy's parser loop); both give the same entit
 
 Speed does not depend on trained weights, so the default pipeline and the --tradeoff variants are initialized,
 not trained; the quality column of the trade-off table comes from models/metrics/*.json where a variant was
-trained. jieba segmentation is measured as the segmenter cost plus the model on jieba tokens.
+trained; they run on piplwatch's path. jieba's row is the segmenter alone (what word tokens would add).
 """
 
 from __future__ import annotations
