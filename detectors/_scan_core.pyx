@@ -167,7 +167,6 @@ cdef class ScanCore:
     cdef list names
     cdef list masked
     cdef list classes
-    cdef list hashers
     cdef list inner
     cdef list outer
     cdef HitBuffer hits
@@ -248,10 +247,9 @@ cdef class ScanCore:
         self.names = [det.name for det in self.dets]
         self.masked = [det.MASKED for det in self.dets]
         self.classes = list(scanner._classes)
-        self.hashers = list(scanner._hashers)
         # KeyedHasher.__call__ without its Python frame: the same two state copies (tests compare the HMACs)
-        self.inner = [h._inner for h in self.hashers]
-        self.outer = [h._outer for h in self.hashers]
+        self.inner = [h._inner for h in scanner._hashers]
+        self.outer = [h._outer for h in scanner._hashers]
         self.hits = HitBuffer()
         self.ghits = HitBuffer()
 
