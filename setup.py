@@ -4,11 +4,13 @@ Built at install (gcc and the Python headers; Cython comes from the build requir
 ``detectors/_scan_core.pyx``, the scanner's hot path (``engine.py`` keeps the Python reference it is tested
 against), and ``detectors/_greedy_ner.pyx``, the greedy decoder of the NER runtime (``detectors/ner_fast.py``).
 Declared here rather than under ``[tool.setuptools]`` in pyproject.toml, where ext-modules are still experimental.
+Optional: without a C compiler the install still succeeds and piplwatch runs the Python reference paths (slower,
+same results; a warning says so once per process). The tests require both modules.
 """
 
 from setuptools import Extension, setup
 
 setup(ext_modules=[
-    Extension("detectors._scan_core", ["detectors/_scan_core.pyx"], extra_compile_args=["-O3"]),
-    Extension("detectors._greedy_ner", ["detectors/_greedy_ner.pyx"], extra_compile_args=["-O3"]),
+    Extension("detectors._scan_core", ["detectors/_scan_core.pyx"], extra_compile_args=["-O3"], optional=True),
+    Extension("detectors._greedy_ner", ["detectors/_greedy_ner.pyx"], extra_compile_args=["-O3"], optional=True),
 ])

@@ -98,6 +98,9 @@ class Scanner:
         self._hashers = [self._hasher(d.SUBJECT_KIND or d.entity) for d in dets]
         self._build()
         self._core = ScanCore(self, WINDOW_BEFORE, WINDOW_AFTER, GATED_MAX_LEN) if ScanCore is not None else None
+        if self._core is None:
+            _warn_once("detectors._scan_core is not compiled (no C compiler at install?): the scanner runs its "
+                       "Python reference, about 1.5x slower")
 
     # -- compilation -------------------------------------------------------------------------
     def _build(self) -> None:
@@ -437,6 +440,15 @@ class Scanner:
 
 
 _new_finding = tuple.__new__
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        logger.warning(message)
 
 
 def _char_start(buf: bytes, i: int) -> int:

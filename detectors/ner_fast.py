@@ -32,6 +32,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the build
     _decode = None
 
+_warned: list[bool] = []
 _KINDS = {"B": 1, "I": 2, "L": 3, "U": 4, "O": 5}
 FAST_ENV = "PIPLWATCH_NER_DECODER"  # "spacy" forces spaCy's own parser loop (for comparisons)
 
@@ -134,6 +135,10 @@ def pipe(nlp: Any, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[A
 
     procs = list(nlp.pipeline)
     fast = {name: _usable(proc) for name, proc in procs}
+    if _decode is None and not _warned:
+        _warned.append(True)
+        logger.warning("detectors._greedy_ner is not compiled (no C compiler at install?): NER runs spaCy's own "
+                       "parser loop, about 2x slower")
     if not any(fast.values()):
         yield from nlp.pipe(texts, batch_size=batch_size)
         return

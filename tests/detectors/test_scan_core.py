@@ -22,7 +22,11 @@ from tests.detectors.synth import bank_card, resident_id, uscc
 
 KEY = b"core-test-key-0123456789"
 
-pytestmark = pytest.mark.skipif(ScanCore is None, reason="compiled core not built")
+needs_core = pytest.mark.skipif(ScanCore is None, reason="compiled core not built")
+
+
+def test_compiled_core_is_built() -> None:
+    assert ScanCore is not None, "detectors._scan_core is not compiled: reinstall with a C compiler"
 
 PIECES = ["手机", "电话", "身份证号", "银行卡", "QQ", "qq号", "微信", "护照", "港澳通行证", "车牌", "ip", "mac", "邮箱",
           "统一社会信用代码", "生日", "出生日期", "坐标", "IMEI", "支付宝", "台胞证", "回乡证", "：", "，", " ", "*", "#",
@@ -54,6 +58,7 @@ def scanner() -> Scanner:
     return sc
 
 
+@needs_core
 def test_core_matches_reference_on_benchmark_records_and_adversarial_text(scanner) -> None:
     rnd = random.Random(20161230)
     texts = [orjson.dumps(r).decode() for r in make_records(300)] + adversarial(rnd, 3000)
@@ -65,6 +70,7 @@ def test_core_matches_reference_on_benchmark_records_and_adversarial_text(scanne
     assert found > 3000
 
 
+@needs_core
 def test_core_matches_reference_on_structured_payloads(scanner) -> None:
     rnd = random.Random(7)
     for rec in make_records(200, seed=3):
@@ -76,6 +82,7 @@ def test_core_matches_reference_on_structured_payloads(scanner) -> None:
         assert scanner.scan_payload(payload, leaves=leaves) == _reference_payload(scanner, leaves)
 
 
+@needs_core
 def test_core_matches_reference_with_allow_list_and_thresholds() -> None:
     cfg = DetectorConfig(allow_list=frozenset({"11010519491231002X", "13812345678"}),
                          thresholds={"CN_BANK_CARD": 0.9}, deny_list={"CN_WECHAT_ID": ("vip_zhang", "王*明")})
@@ -100,6 +107,7 @@ def _reference_payload(sc: Scanner, leaves):
     return sc._scan_segments_py("".join(parts), segs, byte_segs) if parts else []
 
 
+@needs_core
 def test_core_preview_and_fold_check_match_the_python_functions() -> None:
     from detectors._scan_core import needs_fold, preview as core_preview
     from detectors.normalize import _NEEDS_FOLD
