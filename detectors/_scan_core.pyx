@@ -361,10 +361,9 @@ cdef class ScanCore:
                         cands[n_cands].s = s - 1
                         cands[n_cands].e = e - 1
                     n_cands += 1
-            # the reference iterates its keyword dict: detectors in order of their first hit, several detectors of
-            # one hit in ascending detector order
-            gated_order.sort()
-            gated_entries = []  # per gated candidate: (entries list, entry index)
+            # gated_order is the reference's keyword-dict order: detectors by their first hit, the detectors of one
+            # hit in ascending order (so candidates arrive in the same order, which ties depend on)
+            gated_entries = []  # the Pattern of each gated candidate (its Cand.pat is -1 - index here)
             for _, d in gated_order:
                 entries, gdb = self.gdbs[d]
                 if gdb is None:
