@@ -5,7 +5,7 @@ Built at install (gcc and the Python headers; Cython comes from the build requir
 against), and ``detectors/_greedy_ner.pyx``, the greedy decoder of the NER runtime (``detectors/ner_fast.py``).
 Declared here rather than under ``[tool.setuptools]`` in pyproject.toml, where ext-modules are still experimental.
 Optional: without a C compiler the install still succeeds and piplwatch runs the Python reference paths (slower,
-same results; a warning says so once per process). The tests require both modules.
+same results; a RuntimeWarning says so). The tests require both modules.
 """
 
 from setuptools import Extension, setup

@@ -17,6 +17,7 @@ from cpython.unicode cimport PyUnicode_KIND, PyUnicode_DATA, PyUnicode_READ, PyU
 from detectors.base import Boundary, Check, Finding
 from detectors.normalize import _FOLD
 from detectors.redact import MASK as _MASK_PY
+from detectors.taxonomy import sensitivity_of
 
 cdef object _CHECK_FAIL = Check.FAIL
 cdef dict _CHECK_VALUE = {c: c.value for c in Check}  # Enum.value is a property: read once
@@ -93,7 +94,7 @@ def on_match(unsigned int idx, unsigned long long start, unsigned long long end,
 
 cdef struct Cand:
     int det
-    int pat      # index into the scanner's main pattern table, or -1 - gated entry index
+    int pat      # index into the pattern tables (main patterns, then each gated detector's)
     int wrapped
     int s
     int e
@@ -157,6 +158,7 @@ cdef class ScanCore:
     cdef int* det_attrs
     cdef unsigned char forbidden[4][256]
     cdef list pats
+    cdef dict gated_base
     cdef list pat_scores
     cdef list dets
     cdef list checks
@@ -180,6 +182,8 @@ cdef class ScanCore:
 
     def __init__(self, scanner, int window_before, int window_after, int gated_max_len):
         global WINDOW_BEFORE, WINDOW_AFTER, GATED_MAX_LEN
+        cdef int i, d
+        cdef unsigned char c
         WINDOW_BEFORE, WINDOW_AFTER, GATED_MAX_LEN = window_before, window_after, gated_max_len
         self.scanner = scanner
         self.db = scanner._db
@@ -188,7 +192,13 @@ cdef class ScanCore:
         self.n_dets = len(self.dets)
         self.n_main = scanner._n_main
         self.n_kws = len(scanner._kws)
-        self.pats = [p for _, p, _ in scanner._pats]
+        # one table row per pattern: the main database's first, then each gated detector's (from gated_base[d])
+        rows = [(di, p, wrapped, True) for di, p, wrapped in scanner._pats]
+        self.gated_base = {}
+        for d, (entries, _) in scanner._gdbs.items():
+            self.gated_base[d] = len(rows)
+            rows += [(di, p, wrapped, False) for di, p, wrapped in entries]
+        self.pats = [p for _, p, _, _ in rows]
         self.pat_scores = [p.score for p in self.pats]
         n = max(1, len(self.pats))
         self.pat_det = <int*>malloc(n * sizeof(int))
@@ -209,13 +219,12 @@ cdef class ScanCore:
                 or self.det_fail_ok == NULL or self.det_attrs == NULL):
             raise MemoryError()
         bnd_code = {Boundary.NONE: 0, Boundary.DIGIT: 1, Boundary.ALNUM: 2, Boundary.NO_MASK: 3}
-        cdef int i, d
-        cdef unsigned char c
-        for i, (di, p, wrapped) in enumerate(scanner._pats):
+        for i, (di, p, wrapped, main) in enumerate(rows):
             self.pat_det[i] = di
             self.pat_wrapped[i] = 1 if wrapped else 0
             self.pat_bnd[i] = bnd_code[p.boundary]
-            self.pat_som[i] = 1 if p.som_window else (2 if p.start_anchor else 0)
+            # gated databases always track starts (as the reference does)
+            self.pat_som[i] = 0 if not main else 1 if p.som_window else (2 if p.start_anchor else 0)
             self.pat_anchor[i] = 0
             memset(&self.pat_class[i * 256], 0, 256)
             if p.start_anchor:
@@ -293,7 +302,7 @@ cdef class ScanCore:
     def scan_segments(self, str text, list segs, list byte_segs=None):
         """``Scanner._scan_segments``: (segment start, value start, field path) string offsets, sorted."""
         cdef int i, j, k, n_hits, idx, s, e, d, n, n_cands, n_best, n_kept, cap
-        cdef int seg_i, seg_start, val_start, lo, hi, mid, n_segs
+        cdef int seg_i, seg_start, val_start, lo, hi, mid, n_segs, base
         cdef const unsigned char* buf
         cdef const unsigned char* pbuf
         cdef int* kws = NULL
@@ -363,11 +372,11 @@ cdef class ScanCore:
                     n_cands += 1
             # gated_order is the reference's keyword-dict order: detectors by their first hit, the detectors of one
             # hit in ascending order (so candidates arrive in the same order, which ties depend on)
-            gated_entries = []  # the Pattern of each gated candidate (its Cand.pat is -1 - index here)
             for _, d in gated_order:
-                entries, gdb = self.gdbs[d]
+                gdb = self.gdbs[d][1]
                 if gdb is None:
                     continue
+                base = self.gated_base[d]
                 spans = sorted((kws[3 * j + 1], kws[3 * j + 2]) for j in range(n_kw)
                                if self.kw_det[kws[3 * j] * self.n_dets + d])
                 regions = []
@@ -398,12 +407,11 @@ cdef class ScanCore:
                             if grown == NULL:
                                 raise MemoryError()
                             cands = grown
-                        _, pat, wrapped = entries[idx]
+                        idx += base
                         cands[n_cands].det = d
-                        cands[n_cands].pat = -1 - len(gated_entries)
-                        gated_entries.append(pat)
-                        cands[n_cands].wrapped = 1 if wrapped else 0
-                        if wrapped:
+                        cands[n_cands].pat = idx
+                        cands[n_cands].wrapped = self.pat_wrapped[idx]
+                        if self.pat_wrapped[idx]:
                             cands[n_cands].s = s + lo
                             cands[n_cands].e = e - 2 + lo
                         else:
@@ -450,7 +458,7 @@ cdef class ScanCore:
                     if p is not None and p < self.det_prio[d]:
                         continue
                 if not cands[i].wrapped:
-                    k = self.pat_bnd[cands[i].pat] if cands[i].pat >= 0 else _bnd(gated_entries[-1 - cands[i].pat])
+                    k = self.pat_bnd[cands[i].pat]
                     if k:
                         if (s > 0 and self.forbidden[k][buf[s - 1]]) or (e < n and self.forbidden[k][buf[e]]):
                             continue
@@ -475,8 +483,7 @@ cdef class ScanCore:
                 if check is _CHECK_FAIL and not self.det_fail_ok[d]:
                     continue
                 ctx = self._context(kws, n_kw, d, s, e, seg_start)
-                base = self.pat_scores[cands[i].pat] if cands[i].pat >= 0 else gated_entries[-1 - cands[i].pat].score
-                score = self.scores[d](value, base, check, ctx)
+                score = self.scores[d](value, self.pat_scores[cands[i].pat], check, ctx)
                 if score is None or score < self.thresholds[d]:
                     continue
                 sc = score
@@ -548,8 +555,8 @@ cdef class ScanCore:
         val_start = seg[1]
         category, sensitivity = self.classes[d]
         attrs = self.dets[d].attributes(value) if self.det_attrs[d] else {}
-        if attrs and attrs.get("age_under_14"):
-            sensitivity = "spi"  # all PI of a child under 14 is sensitive (PIPL Art. 28)
+        if attrs:
+            sensitivity = sensitivity_of(sensitivity, attrs)
         entity = self.entities[d]
         return _new_tuple(_FINDING, (
             entity, s - val_start, e - val_start, round(score, 3), self.names[d], preview(value, entity),
@@ -610,17 +617,6 @@ cdef int _char_start(bytes buf, int i):
     while 0 < i < n and 0x80 <= p[i] < 0xC0:
         i -= 1
     return i if i < n else n
-
-
-cdef int _bnd(object pat):
-    b = pat.boundary
-    if b is Boundary.DIGIT:
-        return 1
-    if b is Boundary.ALNUM:
-        return 2
-    if b is Boundary.NO_MASK:
-        return 3
-    return 0
 
 
 def _field_start(f):

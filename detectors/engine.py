@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from typing import Any, Iterable, Iterator, Sequence
 
 import hyperscan
@@ -26,7 +27,7 @@ from detectors.normalize import fold
 from detectors.redact import KeyedHasher, load_hmac_key, preview
 from detectors.registry import build_registry
 from detectors.structured import leaves as flatten_leaves
-from detectors.taxonomy import classify
+from detectors.taxonomy import classify, sensitivity_of
 
 try:
     from detectors._scan_core import ScanCore
@@ -99,8 +100,8 @@ class Scanner:
         self._build()
         self._core = ScanCore(self, WINDOW_BEFORE, WINDOW_AFTER, GATED_MAX_LEN) if ScanCore is not None else None
         if self._core is None:
-            _warn_once("detectors._scan_core is not compiled (no C compiler at install?): the scanner runs its "
-                       "Python reference, about 1.5x slower")
+            warnings.warn("detectors._scan_core is not compiled (no C compiler at install?): the scanner runs its "
+                          "Python reference, about 1.5x slower", RuntimeWarning, stacklevel=2)
 
     # -- compilation -------------------------------------------------------------------------
     def _build(self) -> None:
@@ -408,8 +409,8 @@ class Scanner:
         val_start, path = seg[1], seg[2]
         category, sensitivity = self._classes[di]
         attrs = det.attributes(value) if det.HAS_ATTRIBUTES else {}
-        if attrs and attrs.get("age_under_14"):
-            sensitivity = "spi"  # all PI of a child under 14 is sensitive (PIPL Art. 28)
+        if attrs:
+            sensitivity = sensitivity_of(sensitivity, attrs)
         # positional construction (field order of Finding): a third of the cost of keyword arguments
         return _new_finding(Finding, (
             det.entity, s - val_start, e - val_start, round(score, 3), det.name, preview(value, det.entity),
@@ -440,15 +441,6 @@ class Scanner:
 
 
 _new_finding = tuple.__new__
-
-
-_WARNED: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    if message not in _WARNED:
-        _WARNED.add(message)
-        logger.warning(message)
 
 
 def _char_start(buf: bytes, i: int) -> int:

@@ -61,7 +61,7 @@ def address_extend(doc: Doc) -> Doc:
         out.append(ent)
     out = [e for i, e in enumerate(out) if not any(o is not e and o.start <= e.start and e.end <= o.end
                                                    for o in out[:i] + out[i + 1:])]
-    doc.ents = _join_address_parts(doc, sorted(out, key=lambda e: e.start))
+    doc.ents = _join_address_parts(doc, text, sorted(out, key=lambda e: e.start))
     return doc
 
 
@@ -76,10 +76,10 @@ _STREET_NUMBER = re.compile(r"(?:(?![在于到是住的和与从往去向及或]
                             rf"[0-9一二三四五六七八九十百]+{_IN_CLAUSE}{{0,30}}")
 
 
-def _street_number_spans(doc: Doc, ents: list) -> list:
+def _street_number_spans(doc: Doc, text: str, ents: list) -> list:
     taken = [(e.start_char, e.end_char) for e in ents]
     extra = []
-    for m in _STREET_NUMBER.finditer(doc.text):
+    for m in _STREET_NUMBER.finditer(text):
         if any(s < m.end() and m.start() < e for s, e in taken):
             continue
         span = doc.char_span(m.start(), m.end(), label="ADDRESS", alignment_mode="expand")
@@ -94,7 +94,7 @@ def _relabel_unit_tail(doc: Doc, ent):
     return ent
 
 
-def _join_address_parts(doc: Doc, ents: list) -> list:
+def _join_address_parts(doc: Doc, text: str, ents: list) -> list:
     """One address, one span: the model often cuts a postal address into toponym and unit pieces.
 
     First spans ending in a building unit become ADDRESS and street + number spans the model missed are added; then
@@ -104,9 +104,8 @@ def _join_address_parts(doc: Doc, ents: list) -> list:
       before it in the same clause.
     Pure LOCATION chains (``中国北京``) stay as they are.
     """
-    text = doc.text
     ents = [_relabel_unit_tail(doc, e) for e in ents]
-    ents = _street_number_spans(doc, ents)
+    ents = _street_number_spans(doc, text, ents)
     merged: list = []
     for ent in ents:
         merged.append(ent)

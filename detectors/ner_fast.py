@@ -18,21 +18,18 @@ entities on every dev sentence of every corpus.
 
 from __future__ import annotations
 
-import logging
 import os
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy
-
-logger = logging.getLogger(__name__)
 
 try:
     from detectors._greedy_ner import decode as _decode
 except ImportError:  # pragma: no cover - depends on the build
     _decode = None
 
-_warned: list[bool] = []
 _KINDS = {"B": 1, "I": 2, "L": 3, "U": 4, "O": 5}
 FAST_ENV = "PIPLWATCH_NER_DECODER"  # "spacy" forces spaCy's own parser loop (for comparisons)
 
@@ -135,10 +132,9 @@ def pipe(nlp: Any, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[A
 
     procs = list(nlp.pipeline)
     fast = {name: _usable(proc) for name, proc in procs}
-    if _decode is None and not _warned:
-        _warned.append(True)
-        logger.warning("detectors._greedy_ner is not compiled (no C compiler at install?): NER runs spaCy's own "
-                       "parser loop, about 2x slower")
+    if _decode is None:
+        warnings.warn("detectors._greedy_ner is not compiled (no C compiler at install?): NER runs spaCy's own "
+                      "parser loop, about 2x slower", RuntimeWarning, stacklevel=2)
     if not any(fast.values()):
         yield from nlp.pipe(texts, batch_size=batch_size)
         return

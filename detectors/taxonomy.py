@@ -7,6 +7,9 @@ location, vehicle, education_work, biometric, health, minor.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 CATEGORIES = ("basic_profile", "identity_document", "contact", "financial_account", "online_identifier",
               "device", "location", "vehicle", "education_work", "biometric", "health", "minor")
 SENSITIVITIES = ("spi", "spi_equivalent", "pi", "pi_deidentified", "organisational")
@@ -43,6 +46,11 @@ DIRECT_IDENTIFIERS = frozenset({
     "CN_HK_MACAO_TRAVEL_PERMIT", "HK_ID", "MO_ID", "TW_NATIONAL_ID", "TW_RESIDENT_CERT", "CN_MOBILE",
     "CN_BANK_CARD", "EMAIL_ADDRESS", "CN_QQ", "CN_WECHAT_ID", "CN_ALIPAY_UID",
 })
+
+
+def sensitivity_of(sensitivity: str, attributes: Mapping[str, Any]) -> str:
+    """A finding's sensitivity given its derived attributes: all PI of a child under 14 is sensitive (PIPL Art. 28)."""
+    return "spi" if attributes.get("age_under_14") else sensitivity
 
 
 def classify(entity: str) -> tuple[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import sys
@@ -119,18 +120,6 @@ def _table(rec: Record, findings: list[Finding], out: IO[str]) -> None:
                   f"{'masked ' if f.masked else ''}{f.preview}\n")
 
 
-def _scanned(scanner: Scanner, records: Any, chunk: int = 64, **kwargs: Any) -> Any:
-    """(record, findings) in input order; records go to ``scan_batch`` in chunks (one NER pass per chunk)."""
-    batch: list[Any] = []
-    for rec in records:
-        batch.append(rec)
-        if len(batch) >= chunk:
-            yield from zip(batch, scanner.scan_batch([r.data for r in batch], chunk=chunk, **kwargs))
-            batch = []
-    if batch:
-        yield from zip(batch, scanner.scan_batch([r.data for r in batch], chunk=chunk, **kwargs))
-
-
 def run(args: Any) -> int:
     """Execute ``piplwatch scan`` with parsed arguments."""
     config = DetectorConfig.load(args.config) if args.config else DetectorConfig()
@@ -164,7 +153,10 @@ def run(args: Any) -> int:
                 from tqdm import tqdm
 
                 bar = tqdm(total=raw.count(b"\n") or None, unit="rec", desc=os.path.basename(name), file=sys.stderr)
-            for rec, findings in _scanned(scanner, records, entities=entities, min_score=args.min_score):
+            # scan_batch reads ahead a chunk of records (one NER pass per chunk); tee keeps them for the output
+            records, data = itertools.tee(records)
+            for rec, findings in zip(records, scanner.scan_batch((r.data for r in data), entities=entities,
+                                                                 min_score=args.min_score)):
                 found_any = found_any or bool(findings)
                 if args.format == "jsonl":
                     out.write(json.dumps({"id": rec.id, "findings": [f.to_dict() for f in findings]},

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+import string
 
 from detectors.base import Boundary, Check, Detector, Pattern
 from detectors.patterns._common import DEVICE_CONTEXT
 from detectors.validators import luhn
 
 
-_LOCAL = "A-Za-z0-9._%+-"  # the local part's class, in the regex and for start recovery
-_LOCAL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-"
+_LOCAL_CHARS = string.ascii_letters + string.digits + "._%+-"  # an e-mail's local part: the regex and start recovery
+_LOCAL = re.escape(_LOCAL_CHARS)
 
 
 class EmailAddressDetector(Detector):
