@@ -8,6 +8,8 @@ Phases (each a fresh consumer group over the same pre-produced simulator transfe
 3. (--ner) one worker with the NER stage                   -> transfers/s
 4. two piplwatch workers, same group                       -> transfers/s, ratio to 2
 5. one worker fed live at half its measured maximum rate   -> p50/p99 transfer -> verdict latency
+Also, in this process, the judge alone on the same transfers with no Kafka at all: its CPU per transfer plus the
+bare agent's is the least a worker can spend, so bare / (bare + judge) is the ceiling on the 1-worker ratio.
 Ratios matter more than absolutes: this 2-core machine also runs the broker and the producer.
 """
 
@@ -97,6 +99,30 @@ def run_phase(n_workers: int, total: int, bootstrap: str, key: Path, work: Path,
             p.wait(20)
 
 
+def judge_alone(msgs: list[tuple[bytes, bytes]], agreements: list, consents: list, key: Path, work: Path) -> float:
+    """CPU seconds per transfer of the worker's judge on these transfers, in-process, no broker (second pass: the
+    first warms caches and counters as a running worker has them)."""
+    from detectors import Scanner
+    from detectors.redact import load_hmac_key
+    from stream.judge import Judge
+    from stream.materialize import apply_record
+    from stream.state import StateStore
+
+    scanner = Scanner(hmac_key=load_hmac_key(key))
+    state = StateStore(work / "judge-alone" / "state")
+    judge = Judge(scanner, state)
+    for a in agreements:
+        apply_record("agreements", orjson.dumps(a), state, scanner)
+    for c in consents:
+        apply_record("consents", orjson.dumps(c), state, scanner)
+    for k, v in msgs:
+        judge.judge(v, key=k)
+    t = time.process_time()
+    for k, v in msgs:
+        judge.judge(v, key=k)
+    return (time.process_time() - t) / len(msgs)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=20000)
@@ -118,9 +144,11 @@ def main() -> int:
         for c in cons:
             prod.send(T.consents, key=b"c", value=orjson.dumps(c))
         size = 0
+        msgs = []
         for _ in range(args.messages):
             k, v = sim.next_message(bad_share=0.0)
             size += len(v)
+            msgs.append((k, v))
             prod.send(T.transfers, key=k, value=v)
         prod.flush()
         print(f"{args.messages} transfers pre-produced, mean {size / args.messages:.0f} bytes")
@@ -150,6 +178,10 @@ def main() -> int:
             if "bench-one" in CPU_PER_MSG:
                 print(f"contention-free ratio (CPU per message, bare / 1 worker): "
                       f"{CPU_PER_MSG['bench-bare'] / CPU_PER_MSG['bench-one']:.2f}")
+            judge_cpu = judge_alone(msgs, ags, cons, key, work)
+            bare_cpu = CPU_PER_MSG["bench-bare"]
+            print(f"judge alone in this process, no Kafka: {judge_cpu * 1e6:.0f} us CPU per transfer; ceiling on the "
+                  f"1-worker ratio, bare / (bare + judge): {bare_cpu / (bare_cpu + judge_cpu):.2f}")
             prod.close()
     # latency at half the measured maximum, on a fresh broker so the worker starts with no backlog
     rate = args.latency_rate or one / 2
