@@ -9,6 +9,11 @@ spaCy's stock ``nlp.pipe`` (BLIS, spaCy's parser loop); both give the same entit
 Speed does not depend on trained weights, so the default pipeline and the --tradeoff variants are initialized,
 not trained; the quality column of the trade-off table comes from models/metrics/*.json where a variant was
 trained; they run on piplwatch's path. jieba's row is the segmenter alone (what word tokens would add).
+
+--transformers times the forward pass of BERT-shaped character encoders (the models that reach CLUENER `name`
+F1 ~0.89) in numpy float32 on the same core, with random weights: no pretrained Chinese transformer can be fetched
+here, and the arithmetic, which is all the timing measures, does not depend on the weights. It is a ceiling for such
+a model's speed (no tokenizer, no embedding lookup, no decoding), printed beside the shipped model's.
 """
 
 from __future__ import annotations
@@ -96,11 +101,55 @@ def variant(width: int, depth: int, hidden: int, rows: list[int], attrs: list[st
     return cfg
 
 
+def encoder_chars_per_second(layers: int, hidden: int, heads: int, ffn: int, *, seq: int = 128, batch: int = 8,
+                             repeat: int = 3) -> float:
+    """Characters/s of a post-LN transformer encoder's forward pass (attention, GELU FFN, layer norms), float32."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+
+    def mat(a: int, b: int):
+        return (rng.standard_normal((a, b), dtype=f32) * f32(0.02))
+
+    weights = [(mat(hidden, 3 * hidden), mat(hidden, hidden), mat(hidden, ffn), mat(ffn, hidden)) for _ in range(layers)]
+    dh = hidden // heads
+    scale = f32(1 / np.sqrt(dh))
+
+    def norm(x):
+        x = x - x.mean(-1, keepdims=True)
+        return x / (x.std(-1, keepdims=True) + f32(1e-6))
+
+    def forward(x):
+        for qkv_w, o_w, f1, f2 in weights:
+            q, k, v = (x @ qkv_w).reshape(batch, seq, 3, heads, dh).transpose(2, 0, 3, 1, 4)
+            a = (q @ k.transpose(0, 1, 3, 2)) * scale
+            a = np.exp(a - a.max(-1, keepdims=True))
+            a /= a.sum(-1, keepdims=True)
+            x = norm(x + (a @ v).transpose(0, 2, 1, 3).reshape(batch, seq, hidden) @ o_w)
+            h = x @ f1
+            h = f32(0.5) * h * (f32(1) + np.tanh(f32(0.7978846) * (h + f32(0.044715) * h * h * h)))
+            x = norm(x + h @ f2)
+        assert x.dtype == f32
+        return x
+
+    x0 = rng.standard_normal((batch, seq, hidden), dtype=f32)
+    forward(x0)
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        forward(x0)
+        best = min(best, time.perf_counter() - t)
+    return batch * seq / best
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sentences", type=int, default=2000)
     ap.add_argument("--tradeoff", action="store_true", help="also time untrained architecture variants")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds for the median ratios")
+    ap.add_argument("--transformers", action="store_true",
+                    help="also time BERT-shaped encoders' forward pass (the CLUENER-0.89 class of model)")
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="pipeline to time (default: the shipped one)")
     args = ap.parse_args()
     xs = texts(args.sentences)
@@ -136,6 +185,15 @@ def main() -> int:
         rs.sort()
         print(f"interleaved, shipped model as piplwatch runs it / {label}: median {rs[len(rs) // 2]:.2f}x "
               f"(min {rs[0]:.2f}x, max {rs[-1]:.2f}x, {len(rs)} rounds)")
+    if args.transformers:
+        base = chars_per_second(shipped, xs, repeat=1, fast=True)
+        print(f"\ntransformer encoders, forward pass only (numpy float32, sequences of 128, batches of 8), beside the "
+              f"shipped model ({base:,.0f} chars/s now):")
+        for name, cfg in (("BERT-base / RoBERTa-wwm-base (12 x 768, FFN 3072)", (12, 768, 12, 3072)),
+                          ("RBT3 (3 x 768, FFN 3072)", (3, 768, 12, 3072)),
+                          ("TinyBERT-4 (4 x 312, FFN 1200)", (4, 312, 12, 1200))):
+            cps = encoder_chars_per_second(*cfg)
+            print(f"  {name:<50} {cps:>10,.0f} chars/s  ({base / cps:,.0f}x slower)")
     if args.tradeoff:
         print("\ntrade-off (untrained variants, same text): width/depth/hidden, features")
         for w, d, h, rws, attrs, bg in [(96, 4, 64, [5000, 1000, 2500, 2500], ["NORM", "PREFIX", "SUFFIX", "SHAPE"], False),
