@@ -77,7 +77,7 @@ class Runtime:
         self.materializer = Materializer(settings.bootstrap, {"consents": settings.topics.consents,
                                                               "agreements": settings.topics.agreements},
                                          self.state, self.scanner, client_kwargs=settings.aiokafka_kwargs(),
-                                         metrics=self.metrics)
+                                         metrics=self.metrics, rebuild=settings.rebuild_state)
         self.outputs = OutputProducer(settings.bootstrap, max_request_size=settings.max_message_bytes * 2,
                                       client_kwargs=settings.aiokafka_kwargs())
         self.started = asyncio.Event()

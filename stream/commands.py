@@ -63,6 +63,8 @@ def add_stream_commands(sub: Any) -> None:
     w.add_argument("--hmac-key-file", default=os.environ.get("PIPLWATCH_HMAC_KEY_FILE"))
     w.add_argument("--partitions", type=int, default=int(os.environ.get("PIPLWATCH_PARTITIONS", "4")))
     w.add_argument("--no-ner", action="store_true", help="pattern detectors and field rules only")
+    w.add_argument("--rebuild-state", action="store_true",
+                   help="read consents and agreements from the beginning instead of resuming the stored state")
     w.add_argument("--print-alerts", action="store_true", help="print one line per alert on stdout")
     w.add_argument("--loglevel", default="warning", choices=("debug", "info", "warning", "error"))
     w.set_defaults(func=cmd_worker)
@@ -140,7 +142,7 @@ def cmd_worker(args: Any) -> int:
     state = Path(args.state_dir or f".piplwatch/state/worker-{args.web_port}")
     settings = _settings(args, state_dir=state, web_port=args.web_port, web_bind=args.web_bind,
                          hmac_key_file=args.hmac_key_file, partitions=args.partitions, ner=not args.no_ner,
-                         print_alerts=args.print_alerts)
+                         print_alerts=args.print_alerts, **({"rebuild_state": True} if args.rebuild_state else {}))
     return run_worker(settings, loglevel=args.loglevel)
 
 
@@ -183,8 +185,9 @@ def cmd_demo(args: Any) -> int:
     broker = EmbeddedBroker(args.port or free_port(), log=base / "broker.log").start()
     stop = threading.Event()
     try:
+        # the embedded broker keeps nothing between runs, so there is no stored state to resume from
         settings = _settings(argparse.Namespace(broker=broker.url), state_dir=base / "state", web_port=args.web_port,
-                             hmac_key_file=str(key), ner=not args.no_ner, print_alerts=True)
+                             hmac_key_file=str(key), ner=not args.no_ner, print_alerts=True, rebuild_state=True)
         ensure_topics(settings)
         print(f"piplwatch demo\n  broker     {broker.url} (embedded Tansu, memory only)\n"
               f"  dashboard  http://127.0.0.1:{args.web_port}/\n  metrics    http://127.0.0.1:{args.web_port}/metrics\n"

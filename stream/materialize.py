@@ -6,6 +6,14 @@ transfer carries thousands of subjects, one repartition message each. So every w
 both (small, slowly changing) topics whole with its own group-less consumer and keeps them in
 RocksDB; transfers are then judged locally without any cross-worker hop.
 
+Restarts: each poll's records go into the store in one atomic batch with, per source partition,
+the next offset and a digest of the last record applied. A restarting worker seeks back one
+record, checks that the record it last applied is still there (same offset, same digest), and
+resumes from there; if any partition fails the check (the topic was recreated, the embedded
+broker restarted empty, retention removed it) or ``rebuild`` is asked for, it drops the
+materialized state and reads both topics from the beginning. Stale consents therefore never
+outlive their topic, and a restart with 10 million consents does not re-read them all.
+
 Readiness: a worker judges nothing before the first catch-up (every partition at its end
 offset and one empty fetch). Afterwards ``synced_ms`` trails the start of the latest empty poll
 by twice the fetch wait (an empty answer may come from a request sent before a record
@@ -15,6 +23,7 @@ arrived): a transfer produced before ``synced_ms`` sees every consent produced b
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from typing import Any
@@ -23,12 +32,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from detectors import Scanner
 from stream.records import BadInput, parse_agreement, parse_consent, parse_json
-from stream.state import StateStore
+from stream.state import SourcePosition, StateStore
 
 logger = logging.getLogger(__name__)
 MAX_STATE_RECORD_BYTES = 1 << 20
 FETCH_MAX_WAIT_MS = 20  # bounds how old an in-flight fetch request can be
 POLL_MS = 25
+VERIFY_TIMEOUT_S = 5.0  # how long a restart waits for the records it last applied before rebuilding instead
 SYNC_MARGIN_MS = 2 * FETCH_MAX_WAIT_MS  # an empty poll started at S proves only what was produced before S - margin
 
 
@@ -37,21 +47,34 @@ def subject_hmac(scanner: Scanner, kind: str, value: str) -> str:
     return value if kind == "key" else scanner.hmac_of(kind, value)
 
 
-def apply_record(kind: str, raw: bytes, state: StateStore, scanner: Scanner) -> None:
-    """Apply one consent or agreement record (last write wins). Raises ``BadInput``."""
+def store_record(kind: str, raw: bytes, scanner: Scanner) -> tuple[bytes, bytes, Any]:
+    """The store record of one consent or agreement message. Raises ``BadInput``."""
     obj = parse_json(raw, max_bytes=MAX_STATE_RECORD_BYTES)
     if kind == "agreements":
-        state.put_agreement(parse_agreement(obj))
-    else:
-        c = parse_consent(obj)
-        state.put_consent(subject_hmac(scanner, c.subject_kind, c.subject_value), c)
+        return StateStore.agreement_record(parse_agreement(obj))
+    c = parse_consent(obj)
+    return StateStore.consent_record(subject_hmac(scanner, c.subject_kind, c.subject_value), c)
+
+
+def apply_record(kind: str, raw: bytes, state: StateStore, scanner: Scanner) -> None:
+    """Apply one consent or agreement record (last write wins). Raises ``BadInput``."""
+    state.apply([store_record(kind, raw, scanner)])
+
+
+def record_digest(key: bytes | None, value: bytes | None) -> bytes:
+    """Identifies a source record (with its offset) when a restart checks where it stopped."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(len(key or b"").to_bytes(4, "big"))
+    h.update(key or b"")
+    h.update(value or b"")
+    return h.digest()
 
 
 class Materializer:
     """Background consumer of the consents and agreements topics (no consumer group)."""
 
     def __init__(self, bootstrap: str, topics: dict[str, str], state: StateStore, scanner: Scanner, *,
-                 client_kwargs: dict[str, Any] | None = None, metrics: Any = None) -> None:
+                 client_kwargs: dict[str, Any] | None = None, metrics: Any = None, rebuild: bool = False) -> None:
         self.bootstrap = bootstrap
         self.topics = topics  # {"consents": topic name, "agreements": topic name}
         self.state = state
@@ -61,6 +84,9 @@ class Materializer:
         self.ready = asyncio.Event()
         self.synced_ms = 0.0
         self.rejected = 0
+        self.rebuild = rebuild
+        self.rebuild_reason: str | None = None  # why the last start read from the beginning (None: it resumed)
+        self.applied = 0  # messages read from the source topics since start
         self._task: asyncio.Task | None = None
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -80,10 +106,58 @@ class Materializer:
                 await asyncio.sleep(0.1)
             tps += [TopicPartition(name, p) for p in sorted(parts or [])]
         c.assign(tps)
-        await c.seek_to_beginning(*tps)
         self._consumer = c
         self._kind = {v: k for k, v in self.topics.items()}
+        stored = self.state.source_positions()
+        if self.rebuild:
+            reason = "requested"
+        elif not stored:
+            reason = "empty_store"
+        else:
+            reason = await self._check_positions(tps, stored)
+        if reason is None:
+            for tp in tps:
+                pos = stored.get((tp.topic, tp.partition))
+                if pos is not None:
+                    c.seek(tp, pos.next_offset)
+                else:
+                    await c.seek_to_beginning(tp)
+            logger.info("state: resuming %d consents and %d agreements from stored source positions",
+                        self.state.consent_count, self.state.agreement_count)
+        else:
+            if self.state.consent_count or self.state.agreement_count or stored:
+                self.state.reset_materialized()
+            await c.seek_to_beginning(*tps)
+            logger.info("state: reading consents and agreements from the beginning (%s)", reason)
+        self.rebuild_reason = reason
+        if self.metrics is not None:
+            self.metrics.state_loads.labels("resume" if reason is None else reason).inc()
         self._task = asyncio.create_task(self._run(tps))
+
+    async def _check_positions(self, tps: list[TopicPartition], stored: dict[tuple[str, int], SourcePosition]
+                               ) -> str | None:
+        """None if, for every partition the store has read, the record it last applied is still at its offset;
+        else why not."""
+        c = self._consumer
+        assert c is not None
+        want = {}
+        for tp in tps:
+            pos = stored.get((tp.topic, tp.partition))
+            if pos is not None and pos.next_offset > 0:
+                want[tp] = pos
+                c.seek(tp, pos.next_offset - 1)
+        if set(stored) - {(tp.topic, tp.partition) for tp in tps}:
+            return "partitions_changed"
+        deadline = time.monotonic() + VERIFY_TIMEOUT_S
+        while want and time.monotonic() < deadline:
+            batches = await c.getmany(*want, timeout_ms=POLL_MS * 4, max_records=len(want))
+            for tp, msgs in batches.items():
+                if tp not in want or not msgs:
+                    continue
+                m, pos = msgs[0], want.pop(tp)
+                if m.offset != pos.next_offset - 1 or record_digest(m.key, m.value) != pos.digest:
+                    return "source_changed"
+        return "source_changed" if want else None
 
     async def stop(self) -> None:
         """Stop consuming."""
@@ -112,12 +186,16 @@ class Materializer:
             started = time.time() * 1000
             batches = await c.getmany(timeout_ms=POLL_MS, max_records=5000)
             n = 0
+            records = []
+            positions = {}
             for tp, msgs in batches.items():
+                if not msgs:
+                    continue
                 kind = self._kind[tp.topic]
                 for m in msgs:
                     n += 1
                     try:
-                        apply_record(kind, m.value or b"", self.state, self.scanner)
+                        records.append(store_record(kind, m.value or b"", self.scanner))
                     except BadInput as exc:
                         self.rejected += 1
                         logger.warning("rejected %s record at %s[%d]@%d: %s", kind, tp.topic, tp.partition, m.offset,
@@ -125,6 +203,11 @@ class Materializer:
                     except Exception:  # noqa: BLE001 - a bad record never stops the worker
                         self.rejected += 1
                         logger.exception("failed to apply %s record at offset %d", kind, m.offset)
+                last = msgs[-1]
+                positions[(tp.topic, tp.partition)] = SourcePosition(last.offset + 1, record_digest(last.key, last.value))
+            if n:
+                self.state.apply(records, positions)
+                self.applied += n
             if n == 0:
                 if not self.ready.is_set():
                     positions = {tp: await c.position(tp) for tp in tps}

@@ -19,6 +19,8 @@ from stream.authz.engine import VERDICTS, load_rules
 from stream.records import CHANNELS, DLQ_REASONS
 
 MAX_RECIPIENT_LABELS = 50
+#: how a worker start loaded consents and agreements (``stream.materialize``)
+STATE_LOADS = ("resume", "empty_store", "requested", "source_changed", "partitions_changed")
 DETECTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -39,6 +41,7 @@ class PiplwatchMetrics:
     last_processed: Gauge
     state_records: Gauge
     state_ready: Gauge
+    state_loads: Counter
     cbdt_ytd: Gauge
     model_info: Gauge
     publish_retries: Counter
@@ -71,6 +74,9 @@ class PiplwatchMetrics:
             state_records=Gauge("piplwatch_state_records", "Materialized consent and agreement records", ["kind"],
                                 registry=registry),
             state_ready=Gauge("piplwatch_state_ready", "1 once consents and agreements have caught up", registry=registry),
+            state_loads=Counter("piplwatch_state_loads_total",
+                                "Worker starts by how consent and agreement state was loaded: resumed from the stored "
+                                "source positions, or read from the beginning and why", ["how"], registry=registry),
             cbdt_ytd=Gauge("piplwatch_cbdt_individuals_ytd", "Distinct individuals sent abroad this year",
                            ["sensitivity"], registry=registry),
             model_info=Gauge("piplwatch_model_info", "The NER model in use", ["model", "version"], registry=registry),
@@ -97,6 +103,8 @@ class PiplwatchMetrics:
             m.messages.labels(o)
         for k in ("consent", "agreement"):
             m.state_records.labels(k)
+        for how in STATE_LOADS:
+            m.state_loads.labels(how)
         for s in ("pi", "spi"):
             m.cbdt_ytd.labels(s)
         return m

@@ -43,6 +43,7 @@ class Settings:
     sasl_username: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_SASL_USERNAME"))
     sasl_password: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_SASL_PASSWORD"))
     ssl_cafile: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_SSL_CAFILE"))
+    rebuild_state: bool = field(default_factory=lambda: os.environ.get("PIPLWATCH_REBUILD_STATE", "0") == "1")
     print_alerts: bool = False
     topics: Topics = field(default_factory=Topics)
 

@@ -2,10 +2,13 @@
 
 Two stores under ``state_dir``:
 
-- ``materialized/``: consents and agreements, rebuilt at every start by reading their topics
-  from the beginning (the embedded broker neither compacts nor recovers Faust changelogs
-  reliably; a real Kafka with compaction gives the same result). Last write wins per
-  (subject, recipient) and per recipient. On disk, so 10 million consents cost disk, not RAM.
+- ``materialized/``: consents and agreements, read from their topics (the embedded broker neither
+  compacts nor recovers Faust changelogs reliably, so the topics themselves are the source). Last
+  write wins per (subject, recipient) and per recipient. On disk, so 10 million consents cost disk,
+  not RAM. Each poll's records are written in one atomic batch together with the next offset and
+  a digest of the last record applied per source partition, so a restart resumes where the store
+  stopped (``Materializer`` first checks that the record it last applied is still at that offset,
+  and rebuilds from the beginning otherwise).
 - ``durable/``: counters that must survive a restart (cross-border year-to-date distinct
   individuals, distinct subjects per recipient per day) and per-transfer "done" markers.
   Counters are sets of subject HMACs, so a redelivered transfer cannot count twice.
@@ -16,12 +19,24 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import orjson
 from rocksdict import Options, Rdict, WriteBatch
 
 from stream.records import Agreement, Consent, agreement_from_store
+
+
+COUNTS_KEY = b"m|counts"
+POSITION_PREFIX = b"m|pos|"
+
+
+class SourcePosition(NamedTuple):
+    """Where materialization of one source partition stopped: the next offset to read and the digest of the
+    record just before it (``b""`` when nothing was read)."""
+
+    next_offset: int
+    digest: bytes
 
 
 def _open(path: Path) -> Rdict:
@@ -34,17 +49,24 @@ def _open(path: Path) -> Rdict:
 class StateStore:
     """Consents, agreements, counters and markers of one worker."""
 
-    def __init__(self, state_dir: str | Path, *, fresh_materialized: bool = True) -> None:
+    def __init__(self, state_dir: str | Path, *, fresh_materialized: bool = False) -> None:
         self.dir = Path(state_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        mat = self.dir / "materialized"
-        if fresh_materialized and mat.exists():
-            shutil.rmtree(mat)
-        self.mat = _open(mat)
+        if fresh_materialized and (self.dir / "materialized").exists():
+            shutil.rmtree(self.dir / "materialized")
+        self.mat = _open(self.dir / "materialized")
         self.durable = _open(self.dir / "durable")
-        self.consent_count = 0
-        self.agreement_count = 0
+        counts = self.mat.get(COUNTS_KEY)
+        self.consent_count, self.agreement_count = orjson.loads(counts) if counts is not None else (0, 0)
         self._agreements: dict[str, Agreement | None] = {}  # parsed cache; recipients are few
+
+    def reset_materialized(self) -> None:
+        """Drop every consent, agreement and source position (before rebuilding them from the beginning)."""
+        self.mat.close()
+        shutil.rmtree(self.dir / "materialized")
+        self.mat = _open(self.dir / "materialized")
+        self.consent_count = self.agreement_count = 0
+        self._agreements.clear()
 
     def close(self) -> None:
         """Flush and close both stores."""
@@ -55,13 +77,57 @@ class StateStore:
                 pass
 
     # -- materialized ---------------------------------------------------------------------------
+    def apply(self, records: Iterable[tuple[bytes, bytes, Agreement | None]],
+              positions: dict[tuple[str, int], SourcePosition] | None = None) -> None:
+        """Write materialized records (from ``agreement_record`` / ``consent_record``; last write wins) and the source
+        positions they bring the store to, in one atomic batch."""
+        wb = WriteBatch(raw_mode=True)
+        seen: set[bytes] = set()
+        agreements = []
+        for key, value, agreement in records:
+            if key not in seen and self.mat.get(key) is None:
+                if key.startswith(b"c|"):
+                    self.consent_count += 1
+                else:
+                    self.agreement_count += 1
+            seen.add(key)
+            wb.put(key, value)
+            if agreement is not None:
+                agreements.append(agreement)
+        for (topic, partition), pos in (positions or {}).items():
+            wb.put(POSITION_PREFIX + f"{topic}|{partition}".encode(), orjson.dumps([pos.next_offset, pos.digest.hex()]))
+        wb.put(COUNTS_KEY, orjson.dumps([self.consent_count, self.agreement_count]))
+        self.mat.write(wb)
+        for a in agreements:
+            self._agreements[a.recipient_id] = a
+
+    def source_positions(self) -> dict[tuple[str, int], SourcePosition]:
+        """Where materialization stopped, per source topic partition."""
+        out = {}
+        for key, value in self.mat.items(from_key=POSITION_PREFIX):
+            if not key.startswith(POSITION_PREFIX):
+                break
+            topic, _, partition = key[len(POSITION_PREFIX):].decode().rpartition("|")
+            offset, digest = orjson.loads(value)
+            out[(topic, int(partition))] = SourcePosition(offset, bytes.fromhex(digest))
+        return out
+
+    @staticmethod
+    def agreement_record(a: Agreement) -> tuple[bytes, bytes, Agreement]:
+        """The store record of an agreement (key: recipient)."""
+        return b"a|" + a.recipient_id.encode(), a.to_json(), a
+
+    @staticmethod
+    def consent_record(subject_hmac: str, c: Consent) -> tuple[bytes, bytes, None]:
+        """The store record of a consent (key: subject HMAC and recipient; the subject only as its HMAC)."""
+        ts = lambda t: t.timestamp() if t else None  # noqa: E731 - epoch seconds: compared on every lookup
+        return (f"c|{subject_hmac}|{c.recipient_id}".encode(),
+                orjson.dumps({"p": c.purposes, "c": c.categories, "k": c.kind, "g": ts(c.granted_at),
+                              "e": ts(c.expires_at), "w": ts(c.withdrawn_at)}), None)
+
     def put_agreement(self, a: Agreement) -> None:
         """Last write wins per recipient."""
-        key = b"a|" + a.recipient_id.encode()
-        if self.mat.get(key) is None:
-            self.agreement_count += 1
-        self.mat[key] = a.to_json()
-        self._agreements[a.recipient_id] = a
+        self.apply([self.agreement_record(a)])
 
     def agreement(self, recipient_id: str) -> Agreement | None:
         """The current agreement of a recipient, if any."""
@@ -73,13 +139,8 @@ class StateStore:
         return self._agreements[recipient_id]
 
     def put_consent(self, subject_hmac: str, c: Consent) -> None:
-        """Last write wins per (subject, recipient). The subject is stored only as its HMAC."""
-        key = f"c|{subject_hmac}|{c.recipient_id}".encode()
-        ts = lambda t: t.timestamp() if t else None  # noqa: E731 - epoch seconds: compared on every lookup
-        if self.mat.get(key) is None:
-            self.consent_count += 1
-        self.mat[key] = orjson.dumps({"p": c.purposes, "c": c.categories, "k": c.kind, "g": ts(c.granted_at),
-                                      "e": ts(c.expires_at), "w": ts(c.withdrawn_at)})
+        """Last write wins per (subject, recipient)."""
+        self.apply([self.consent_record(subject_hmac, c)])
 
     def consent(self, subject_hmac: str, recipient_id: str) -> dict[str, Any] | None:
         """The consent of a subject (by HMAC) for a recipient, if any: purposes ``p``, categories ``c``, kind ``k``,

@@ -1,0 +1,159 @@
+"""Restarting a worker resumes its consent/agreement state from stored source positions, and rebuilds it from the
+beginning whenever the topics no longer hold what the store applied (real embedded broker, real RocksDB store)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+from pathlib import Path
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+
+from detectors import Scanner
+from stream import materialize
+from stream.broker import EmbeddedBroker, free_port
+from stream.materialize import Materializer
+from stream.metrics import PiplwatchMetrics
+from stream.settings import Settings, Topics
+from stream.state import StateStore
+from stream.topics import ensure_topics
+from tests.conftest import TEST_KEY
+from tests.stream.harness import producer
+
+pytestmark = pytest.mark.broker
+_names = itertools.count()
+NOW = dt.datetime.now(dt.timezone.utc)
+
+
+def _topics(bootstrap: str) -> dict[str, str]:
+    """Fresh consent and agreement topics (2 partitions) on this broker, so tests do not share offsets."""
+    n = next(_names)
+    t = Topics(transfers=f"r{n}.transfers", agreements=f"r{n}.agreements", consents=f"r{n}.consents",
+               verdicts=f"r{n}.verdicts", alerts=f"r{n}.alerts", dlq=f"r{n}.dlq")
+    ensure_topics(Settings(broker=f"kafka://{bootstrap}", partitions=2, topics=t))
+    return {"consents": t.consents, "agreements": t.agreements}
+
+
+def _consent(user: str, rid: str = "r1", withdrawn: bool = False) -> bytes:
+    return orjson.dumps({"schema": "piplwatch.consent/v1", "subject": {"user_id": user}, "recipient_id": rid,
+                         "purposes": ["marketing"], "categories": ["contact"], "kind": "separate",
+                         "granted_at": (NOW - dt.timedelta(days=10)).isoformat(), "expires_at": None,
+                         "withdrawn_at": (NOW - dt.timedelta(days=1)).isoformat() if withdrawn else None})
+
+
+def _agreement(rid: str) -> bytes:
+    return orjson.dumps({"schema": "piplwatch.agreement/v1", "recipient_id": rid, "role": "independent_handler",
+                         "allowed_categories": ["contact"], "allowed_purposes": ["marketing"],
+                         "valid_from": (NOW - dt.timedelta(days=100)).isoformat(), "valid_to": None,
+                         "terminated_at": None, "country": "CN", "cross_border_mechanism": "none",
+                         "max_subjects_per_day": None})
+
+
+def _produce(bootstrap: str, topics: dict[str, str], users: range, *, withdrawn: bool = False,
+             agreements: tuple[str, ...] = ()) -> None:
+    prod = producer(bootstrap)
+    for rid in agreements:
+        prod.send(topics["agreements"], key=rid.encode(), value=_agreement(rid))
+    for i in users:
+        prod.send(topics["consents"], key=f"u{i}".encode(), value=_consent(f"u{i}", withdrawn=withdrawn))
+    prod.flush()
+    prod.close()
+
+
+def _load(bootstrap: str, topics: dict[str, str], state_dir: Path, scanner: Scanner, **kw):
+    """Start a materializer on the store in ``state_dir``, wait until it is ready, stop it; return it, the reopened
+    store and its metrics."""
+    metrics = PiplwatchMetrics.create(CollectorRegistry())
+    state = StateStore(state_dir)
+
+    async def run() -> Materializer:
+        m = Materializer(bootstrap, topics, state, scanner, metrics=metrics, **kw)
+        await m.start()
+        try:
+            await asyncio.wait_for(m.ready.wait(), 60)
+        finally:
+            await m.stop()
+        return m
+
+    return asyncio.run(run()), state, metrics
+
+
+def _consent_of(state: StateStore, scanner: Scanner, user: str, rid: str = "r1"):
+    return state.consent(scanner.hmac_of("user_id", user), rid)
+
+
+@pytest.fixture(scope="module")
+def scanner_() -> Scanner:
+    return Scanner(hmac_key=TEST_KEY)
+
+
+def test_restart_resumes_from_stored_positions_and_reads_only_new_records(broker, scanner_, tmp_path) -> None:
+    topics = _topics(broker.bootstrap)
+    _produce(broker.bootstrap, topics, range(300), agreements=("r1", "r2"))
+    first, state, metrics = _load(broker.bootstrap, topics, tmp_path, scanner_)
+    assert (first.rebuild_reason, first.applied) == ("empty_store", 302)
+    assert (state.consent_count, state.agreement_count) == (300, 2)
+    state.close()
+    # while the worker is down: 50 new subjects, and 10 earlier ones withdraw (same subject and recipient: replaced)
+    _produce(broker.bootstrap, topics, range(300, 350))
+    _produce(broker.bootstrap, topics, range(10), withdrawn=True)
+    second, state, metrics = _load(broker.bootstrap, topics, tmp_path, scanner_)
+    assert second.rebuild_reason is None
+    assert second.applied == 60, "a resumed store reads only what arrived after it stopped"
+    assert (state.consent_count, state.agreement_count) == (350, 2)
+    assert _consent_of(state, scanner_, "u3")["w"] is not None
+    assert _consent_of(state, scanner_, "u20")["w"] is None
+    assert _consent_of(state, scanner_, "u349") is not None
+    assert state.agreement("r2") is not None
+    assert metrics.state_loads.labels("resume")._value.get() == 1  # noqa: SLF001
+    state.close()
+
+
+def test_rebuild_requested_reads_both_topics_again(broker, scanner_, tmp_path) -> None:
+    topics = _topics(broker.bootstrap)
+    _produce(broker.bootstrap, topics, range(120), agreements=("r1",))
+    _load(broker.bootstrap, topics, tmp_path, scanner_)[1].close()
+    again, state, metrics = _load(broker.bootstrap, topics, tmp_path, scanner_, rebuild=True)
+    assert (again.rebuild_reason, again.applied) == ("requested", 121)
+    assert (state.consent_count, state.agreement_count) == (120, 1)
+    assert metrics.state_loads.labels("requested")._value.get() == 1  # noqa: SLF001
+    state.close()
+
+
+def test_restart_against_a_broker_that_lost_its_topics_drops_consents_it_no_longer_holds(broker, scanner_,
+                                                                                          tmp_path) -> None:
+    """The embedded broker keeps topics in memory: restarted, it may hold other records at the same offsets (or more
+    of them). The store must not keep consents its source no longer has: they would authorize transfers."""
+    topics = _topics(broker.bootstrap)
+    _produce(broker.bootstrap, topics, range(100), agreements=("r1",))
+    _load(broker.bootstrap, topics, tmp_path, scanner_)[1].close()
+    with EmbeddedBroker(free_port()) as other:
+        ensure_topics(Settings(broker=other.url, partitions=2, topics=Topics(
+            consents=topics["consents"], agreements=topics["agreements"])))
+        # same topic names; more records than before, so every stored offset exists there, holding other records
+        _produce(other.bootstrap, topics, range(1000, 1300), agreements=("r9",))
+        after, state, metrics = _load(other.bootstrap, topics, tmp_path, scanner_)
+    assert after.rebuild_reason == "source_changed"
+    assert (state.consent_count, state.agreement_count) == (300, 1)
+    assert _consent_of(state, scanner_, "u5") is None
+    assert state.agreement("r1") is None and state.agreement("r9") is not None
+    assert metrics.state_loads.labels("source_changed")._value.get() == 1  # noqa: SLF001
+    state.close()
+
+
+def test_restart_against_empty_topics_rebuilds_after_a_bounded_wait(broker, scanner_, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(materialize, "VERIFY_TIMEOUT_S", 1.0)
+    topics = _topics(broker.bootstrap)
+    _produce(broker.bootstrap, topics, range(40), agreements=("r1",))
+    _load(broker.bootstrap, topics, tmp_path, scanner_)[1].close()
+    with EmbeddedBroker(free_port()) as other:
+        ensure_topics(Settings(broker=other.url, partitions=2, topics=Topics(
+            consents=topics["consents"], agreements=topics["agreements"])))
+        after, state, _ = _load(other.bootstrap, topics, tmp_path, scanner_)
+    assert after.rebuild_reason == "source_changed"
+    assert (state.consent_count, state.agreement_count) == (0, 0)
+    assert _consent_of(state, scanner_, "u1") is None
+    state.close()
