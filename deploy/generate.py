@@ -45,6 +45,8 @@ PANELS = [
      [('up{job="piplwatch"}', "up {{instance}}"), ('piplwatch_state_ready', "state ready {{instance}}"),
       ('time() - piplwatch_last_processed_timestamp_seconds', "seconds since last verdict {{instance}}")],
      "short", 12, 8),
+    ("Worker state on disk", "timeseries",
+     [('sum by (instance, store) (piplwatch_state_disk_bytes)', "{{store}} {{instance}}")], "bytes", 12, 8),
 ]
 
 

@@ -37,6 +37,8 @@ FETCH_MAX_WAIT_MS = 50
 #: Transfers judged per agent batch, and the longest a batch waits to fill (adds at most this to latency).
 BATCH_MAX = 256
 BATCH_WITHIN_S = 0.01
+#: How often the worker drops expired done markers and counter sets from its store (``StateStore.prune``).
+PRUNE_INTERVAL_S = 600.0
 
 
 def _bound_fetch_wait(ms: int) -> None:
@@ -87,6 +89,7 @@ class Runtime:
         self.summary = LiveSummary()
         self._stopping = False
         self._web: Any = None
+        self._prune_task: asyncio.Task | None = None
 
     async def start(self) -> None:
         """Start the materializer and the web server (metrics, API, dashboard)."""
@@ -98,15 +101,33 @@ class Runtime:
         self.started.set()
         await self.materializer.ready.wait()
         self.metrics.state_ready.set(1)
+        self._prune_task = asyncio.create_task(self._prune_loop())
         if os.environ.get("PIPLWATCH_GC_FREEZE", "1") != "0":
             # everything allocated so far (Faust, aiokafka, the compiled rules, the scanner) lives as long as the
             # process: take it out of the cyclic collector's generations so collections only walk new objects
             gc.collect()
             gc.freeze()
 
+    async def _prune_loop(self) -> None:
+        """Keep the durable store bounded: expired done markers and counter sets go every ``PRUNE_INTERVAL_S``."""
+        while True:
+            try:
+                gone = self.state.prune()
+                for kind, n in gone.items():
+                    self.metrics.state_pruned.labels(kind).inc(n)
+                for store, size in self.state.disk_bytes().items():
+                    self.metrics.state_disk.labels(store).set(size)
+                if any(gone.values()):
+                    logger.info("state: pruned %s", gone)
+            except Exception:  # noqa: BLE001 - housekeeping must never stop the worker
+                logger.exception("state pruning failed")
+            await asyncio.sleep(PRUNE_INTERVAL_S)
+
     async def stop(self) -> None:
         """Stop services and close the store."""
         self._stopping = True
+        if self._prune_task is not None:
+            self._prune_task.cancel()
         await self.materializer.stop()
         await self.outputs.stop()
         if self._web is not None:

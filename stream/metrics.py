@@ -42,6 +42,8 @@ class PiplwatchMetrics:
     state_records: Gauge
     state_ready: Gauge
     state_loads: Counter
+    state_pruned: Counter
+    state_disk: Gauge
     cbdt_ytd: Gauge
     model_info: Gauge
     publish_retries: Counter
@@ -77,6 +79,11 @@ class PiplwatchMetrics:
             state_loads=Counter("piplwatch_state_loads_total",
                                 "Worker starts by how consent and agreement state was loaded: resumed from the stored "
                                 "source positions, or read from the beginning and why", ["how"], registry=registry),
+            state_pruned=Counter("piplwatch_state_pruned_sets_total",
+                                 "Counter sets dropped past their retention (daily: 9 days; year-to-date: last year)",
+                                 ["kind"], registry=registry),
+            state_disk=Gauge("piplwatch_state_disk_bytes", "Live RocksDB file bytes of the worker's stores", ["store"],
+                             registry=registry),
             cbdt_ytd=Gauge("piplwatch_cbdt_individuals_ytd", "Distinct individuals sent abroad this year",
                            ["sensitivity"], registry=registry),
             model_info=Gauge("piplwatch_model_info", "The NER model in use", ["model", "version"], registry=registry),
@@ -105,6 +112,10 @@ class PiplwatchMetrics:
             m.state_records.labels(k)
         for how in STATE_LOADS:
             m.state_loads.labels(how)
+        for kind in ("daily_sets", "ytd_sets"):
+            m.state_pruned.labels(kind)
+        for store in ("materialized", "durable"):
+            m.state_disk.labels(store)
         for s in ("pi", "spi"):
             m.cbdt_ytd.labels(s)
         return m

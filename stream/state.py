@@ -12,12 +12,18 @@ Two stores under ``state_dir``:
 - ``durable/``: counters that must survive a restart (cross-border year-to-date distinct
   individuals, distinct subjects per recipient per day) and per-transfer "done" markers.
   Counters are sets of subject HMACs, so a redelivered transfer cannot count twice.
+  ``prune`` bounds it: done markers live in per-day buckets kept for ``DONE_DAYS`` processing
+  days (they only suppress re-judging redeliveries, which come within minutes of a crash; an
+  older redelivery is judged again, with identical keyed outputs and no double counting), daily
+  sets for ``DAILY_KEEP_DAYS`` days (today and the 7-day baseline), year-to-date sets for this
+  year and the last. Without it the store would grow by every transfer and every subject, forever.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
@@ -28,6 +34,8 @@ from stream.records import Agreement, Consent, agreement_from_store
 
 
 COUNTS_KEY = b"m|counts"
+DONE_DAYS = 3  # processing days whose done markers are checked and kept
+DAILY_KEEP_DAYS = 9  # days of per-recipient daily sets kept: today, the 7-day baseline and one for late transfers
 POSITION_PREFIX = b"m|pos|"
 
 
@@ -37,6 +45,10 @@ class SourcePosition(NamedTuple):
 
     next_offset: int
     digest: bytes
+
+
+def _epoch_day(now: float | None = None) -> int:
+    return int((time.time() if now is None else now) // 86400)
 
 
 def _open(path: Path) -> Rdict:
@@ -149,17 +161,60 @@ class StateStore:
         return orjson.loads(raw) if raw is not None else None
 
     # -- durable ---------------------------------------------------------------------------------
-    def is_done(self, transfer_id: str, digest: bytes) -> bool:
-        """Whether this very message (transfer id and content digest) already had its outputs acknowledged.
+    def is_done(self, transfer_id: str, digest: bytes, now: float | None = None) -> bool:
+        """Whether this very message (transfer id and content digest) had its outputs acknowledged in the last
+        ``DONE_DAYS`` processing days.
 
         Keyed by transfer id, not by Kafka key or offset: keys may be shared (e.g. by recipient) and offsets restart
         when an in-memory broker restarts, while this store persists.
         """
-        return self.durable.get(b"done|" + transfer_id.encode()) == digest
+        today = _epoch_day(now)
+        tid = transfer_id.encode()
+        for day in range(today, today - DONE_DAYS, -1):
+            seen = self.durable.get(b"d|%05d|" % day + tid)
+            if seen is not None:
+                return seen == digest
+        return False
 
-    def mark_done(self, transfer_id: str, digest: bytes) -> None:
-        """Record that a transfer's outputs were acknowledged."""
-        self.durable[b"done|" + transfer_id.encode()] = digest
+    def mark_done(self, transfer_id: str, digest: bytes, now: float | None = None) -> None:
+        """Record that a transfer's outputs were acknowledged (in today's bucket)."""
+        self.durable[b"d|%05d|" % _epoch_day(now) + transfer_id.encode()] = digest
+
+    def prune(self, now: float | None = None) -> dict[str, int]:
+        """Drop done-marker buckets, daily sets and year-to-date sets past their retention; return what went."""
+        today = _epoch_day(now)
+        db = self.durable
+        db.delete_range(b"d|", b"d|%05d|" % (today - DONE_DAYS + 1))
+        db.delete_range(b"done|", b"done}")  # markers of the earlier layout (one key per transfer, never dropped)
+        first_day = (dt.date(1970, 1, 1) + dt.timedelta(days=today - DAILY_KEEP_DAYS + 1)).isoformat()
+        this_year = (dt.date(1970, 1, 1) + dt.timedelta(days=today)).year
+        gone = {"daily_sets": 0, "ytd_sets": 0}
+        old = []
+        for key in db.keys(from_key=b"n|"):
+            if not key.startswith(b"n|"):
+                break
+            name = key[2:].decode()
+            kind, _, rest = name.partition("|")
+            if kind == "daily" and rest.rpartition("|")[2] < first_day:
+                old.append(("daily_sets", name))
+            elif kind == "cb" and rest.partition("|")[0].isdigit() and int(rest.partition("|")[0]) < this_year - 1:
+                old.append(("ytd_sets", name))
+        for what, name in old:
+            prefix = f"s|{name}|".encode()
+            db.delete_range(prefix, prefix[:-1] + b"}")
+            db.delete(f"n|{name}".encode())
+            gone[what] += 1
+        return gone
+
+    def disk_bytes(self) -> dict[str, int]:
+        """Live SST bytes of each store (what retention bounds)."""
+        out = {}
+        for name, db in (("materialized", self.mat), ("durable", self.durable)):
+            try:
+                out[name] = int(db.property_int_value("rocksdb.live-sst-files-size") or 0)
+            except Exception:  # noqa: BLE001 - a property some RocksDB builds lack
+                out[name] = 0
+        return out
 
     def set_size(self, name: str) -> int:
         """Members of a counter set."""
