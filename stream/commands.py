@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -108,7 +109,6 @@ def add_stream_commands(sub: Any) -> None:
 
 def _raise_on_sigterm() -> None:
     """Turn SIGTERM into KeyboardInterrupt so `with`/`finally` blocks stop the processes we started."""
-    import signal
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -213,8 +213,10 @@ def cmd_demo(args: Any) -> int:
         if args.duration:
             @app.timer(interval=args.duration, on_leader=False)
             async def finish() -> None:
+                # the same way out as Ctrl-C (the worker's own signal handling): stopping the app from one of its
+                # own timers left the worker waiting on that timer and a consumer thread alive at exit
                 stop.set()
-                await app.stop()
+                os.kill(os.getpid(), signal.SIGINT)
 
         from faust.worker import Worker
 

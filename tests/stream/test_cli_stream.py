@@ -112,3 +112,16 @@ def test_cli_demo_runs_alerts_and_stops_cleanly_leaving_no_raw_identifiers(tmp_p
         assert not [r for r in raws if r in text], where
         assert raw_identifier_leaks(scanner, text, binary_state=where in state_files) == [], where
     assert outputs, "no verdicts read from the demo broker"
+
+
+def test_cli_demo_with_duration_stops_by_itself_and_leaves_no_broker(tmp_path) -> None:
+    t = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "stream", "demo", "--web-port", str(free_port()), "--dir",
+                        str(tmp_path / "demo"), "--rate", "20", "--no-ner", "--duration", "8"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    took = time.monotonic() - t
+    broker_url = re.search(r"broker\s+kafka://(127\.0\.0\.1:\d+)", r.stdout)[1]
+    assert r.returncode == 0 and r.stdout.rstrip().endswith("piplwatch demo stopped"), r.stdout[-2000:] + r.stderr
+    assert took < 60, f"--duration 8 took {took:.0f} s to exit"
+    assert "ALERT" in r.stdout and "Traceback" not in r.stderr
+    assert subprocess.run(["pgrep", "-f", f"listener-url tcp://{broker_url}"], capture_output=True).returncode == 1
