@@ -144,14 +144,22 @@ class Judge:
         return units
 
     def consent_status(self, unit: Unit, transfer: Transfer) -> tuple[str, str | None]:
-        """Best consent of a unit for this recipient: (status, kind). Status: valid/withdrawn/mismatch/none."""
+        """Best consent of a unit for this recipient: (status, kind). Status: valid/withdrawn/mismatch/none.
+
+        A withdrawal speaks for the person, whichever of their identifiers it was recorded under: it voids every
+        consent for this recipient granted before it (one granted after it stands)."""
         best: tuple[int, str, str | None] = (0, "none", None)
         t = transfer.occurred_at.timestamp()
+        found = []
+        withdrawn_at = None
         for k in unit.keys:
             c = self.state.consent(k, transfer.recipient_id)
-            if c is None:
-                continue
-            if c["w"] is not None and c["w"] <= t:
+            if c is not None:
+                found.append(c)
+                if c["w"] is not None and c["w"] <= t and (withdrawn_at is None or c["w"] > withdrawn_at):
+                    withdrawn_at = c["w"]
+        for c in found:
+            if (c["w"] is not None and c["w"] <= t) or (withdrawn_at is not None and c["g"] <= withdrawn_at):
                 cand = (1, "withdrawn", c["k"])
             elif c["g"] > t or (c["e"] is not None and c["e"] < t):
                 cand = (2, "mismatch", c["k"])

@@ -77,6 +77,21 @@ def test_rules_ta04_withdrawn_consent(judge_env) -> None:
     assert judge_env.transfer([profile()]).verdict["rules"] == ["TA-04"]
 
 
+def test_rules_ta04_withdrawal_under_another_identifier_of_the_same_person_prevails(judge_env) -> None:
+    """Consent granted under the user id, withdrawn later under the mobile number: the person withdrew."""
+    judge_env.agreement()
+    judge_env.consent({"user_id": "u1"}, granted_at=judge_env.iso(-30))
+    judge_env.consent({"mobile": MOBILE}, granted_at=judge_env.iso(-30), withdrawn_at=judge_env.iso(-2))
+    assert judge_env.transfer([profile()]).verdict["rules"] == ["TA-04"]
+
+
+def test_rules_consent_granted_again_after_a_withdrawal_under_another_identifier_is_valid(judge_env) -> None:
+    judge_env.agreement()
+    judge_env.consent({"mobile": MOBILE}, granted_at=judge_env.iso(-30), withdrawn_at=judge_env.iso(-20))
+    judge_env.consent({"user_id": "u1"}, granted_at=judge_env.iso(-5))
+    assert judge_env.transfer([profile()]).verdict["rules"] == []
+
+
 @pytest.mark.parametrize("kw", [{"purposes": ["analytics"]}, {"cats": ["basic_profile"]},
                                 {"expires_at": "2000-01-01T00:00:00+00:00"}])
 def test_rules_ta05_consent_not_covering(judge_env, kw) -> None:
