@@ -236,9 +236,10 @@ class Judge:
             spi_ids = [i for i, u in zip(ids, raw_units) if u.spi]
             pi_ids = [i for i, u in zip(ids, raw_units) if not u.spi or u.categories - {"financial_account", "identity_document", "location"}]
             any_spi = bool(spi_ids)
-            facts["cb_individuals_ytd_after"] = self.state.add_members(f"cb|{year}|pi", pi_ids, extra=extra)
+            tid = transfer.transfer_id
+            facts["cb_individuals_ytd_after"] = self.state.add_members(f"cb|{year}|pi", pi_ids, extra=extra, source=tid)
             facts["cb_spi_individuals_ytd_after"] = self.state.add_members(f"cb|{year}|spi", spi_ids,
-                                                                           extra=extra if any_spi else 0)
+                                                                           extra=extra if any_spi else 0, source=tid)
         else:
             facts["cb_individuals_ytd_after"] = self.state.set_size(f"cb|{year}|pi")
             facts["cb_spi_individuals_ytd_after"] = self.state.set_size(f"cb|{year}|spi")
@@ -247,7 +248,8 @@ class Judge:
                                      or APPROACH * SPI_ASSESS <= spi_n < SPI_ASSESS)
         day = t.date()
         daily_name = f"daily|{transfer.recipient_id}|{day.isoformat()}"
-        daily = self.state.add_members(daily_name, ids, extra=extra) if raw else self.state.set_size(daily_name)
+        daily = (self.state.add_members(daily_name, ids, extra=extra, source=transfer.transfer_id) if raw
+                 else self.state.set_size(daily_name))
         history = self._daily_history(transfer.recipient_id, day, changed=bool(raw))
         baseline = sum(history) / len(history) if history else None
         facts["daily_subjects_after"] = daily

@@ -200,8 +200,9 @@ class StateStore:
             elif kind == "cb" and rest.partition("|")[0].isdigit() and int(rest.partition("|")[0]) < this_year - 1:
                 old.append(("ytd_sets", name))
         for what, name in old:
-            prefix = f"s|{name}|".encode()
-            db.delete_range(prefix, prefix[:-1] + b"}")
+            for kind in (b"s|", b"x|"):  # members, and per-transfer counts of unnamed ones
+                prefix = kind + f"{name}|".encode()
+                db.delete_range(prefix, prefix[:-1] + b"}")
             db.delete(f"n|{name}".encode())
             gone[what] += 1
         return gone
@@ -226,15 +227,29 @@ class StateStore:
         prefix = f"s|{name}|"
         return [m for m in set(members) if self.durable.get((prefix + m).encode()) is None]
 
-    def add_members(self, name: str, members: Iterable[str], *, extra: int = 0) -> int:
-        """Add members (idempotent) plus ``extra`` anonymous ones; return the new size."""
+    def add_members(self, name: str, members: Iterable[str], *, extra: int = 0, source: str | None = None) -> int:
+        """Add members (idempotent) plus ``extra`` unnamed ones; return the new size.
+
+        With ``source`` (the transfer id) the unnamed ones are that source's contribution: judging the same transfer
+        again replaces it instead of adding to it, so a redelivery cannot count them twice.
+        """
         new = self.new_members(name, members)
-        size = self.set_size(name) + len(new) + extra
-        if new or extra:
+        delta = len(new) + extra
+        xkey = None
+        if source is not None:
+            xkey = f"x|{name}|{source}".encode()
+            before = self.durable.get(xkey)
+            delta -= int(before) if before is not None else 0
+            if before is None and not extra or before == str(extra).encode():
+                xkey = None  # nothing to record
+        size = self.set_size(name) + delta
+        if new or delta or xkey is not None:
             wb = WriteBatch(raw_mode=True)
             prefix = f"s|{name}|"
             for m in new:
                 wb.put((prefix + m).encode(), b"")
+            if xkey is not None:
+                wb.put(xkey, str(extra).encode())
             wb.put(b"n|" + name.encode(), str(size).encode())
             self.durable.write(wb)
         return size

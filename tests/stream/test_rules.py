@@ -178,6 +178,23 @@ def test_rules_ta19_ta20_cross_border_tiers_with_ytd_counter(judge_env) -> None:
     assert "TA-20" in out.verdict["rules"] and out.verdict["severity"] == "critical"
 
 
+def test_counters_redelivered_sampled_transfer_does_not_count_its_unidentified_individuals_twice(judge_env) -> None:
+    """A sampled export (2 records shown, 60,000 declared) redelivered after a crash: the 59,998 individuals the
+    sample does not name must not be added again (twice would cross the 100k tier: a false TA-19)."""
+    judge_env.agreement(rid="r-sg", country="SG")
+    sample = [profile(), profile("u2", "13900002222")]
+    first = judge_env.transfer(sample, rid="r-sg", country="SG", record_count=60_000, transfer_id="s1")
+    again = judge_env.transfer(sample, rid="r-sg", country="SG", record_count=60_000, transfer_id="s1")
+    assert first.facts["cb_individuals_ytd_after"] == again.facts["cb_individuals_ytd_after"] == 60_000
+    assert first.facts["daily_subjects_after"] == again.facts["daily_subjects_after"] == 60_000
+    assert "TA-19" not in again.verdict["rules"]
+    # a corrected copy of the same transfer replaces its contribution instead of adding to it
+    fixed = judge_env.transfer(sample, rid="r-sg", country="SG", record_count=50_000, transfer_id="s1")
+    assert fixed.facts["cb_individuals_ytd_after"] == fixed.facts["daily_subjects_after"] == 50_000
+    other = judge_env.transfer(sample, rid="r-sg", country="SG", record_count=1_000, transfer_id="s2")
+    assert other.facts["cb_individuals_ytd_after"] == 50_000 + 998
+
+
 def test_rules_ta19_not_with_filed_contract_or_exempt_scenario(judge_env) -> None:
     judge_env.agreement(rid="r-sg", country="SG", cross_border_mechanism="scc_filed")
     judge_env.consent({"user_id": "u1"}, rid="r-sg")

@@ -43,17 +43,19 @@ def test_prune_drops_daily_sets_past_retention_and_keeps_the_baseline_window(jud
     env.agreement("r1", cats=("contact",), purposes=("marketing",))
     old, kept = (DAILY_KEEP_DAYS + 3, DAILY_KEEP_DAYS), (DAILY_KEEP_DAYS - 1, 7, 1, 0)
     for i, age in enumerate(old + kept):
-        out = env.transfer(PAYLOAD, transfer_id=f"t{i}", occurred_at=env.iso(-age))
+        out = env.transfer(PAYLOAD, transfer_id=f"t{i}", occurred_at=env.iso(-age), record_count=5)  # 3 unnamed
         assert out.verdict is not None
     days = {age: (env.now - dt.timedelta(days=age)).date().isoformat() for age in old + kept}
     size = lambda age: env.state.set_size(f"daily|r1|{days[age]}")  # noqa: E731
-    assert all(size(age) == 2 for age in old + kept), "the judge wrote its daily sets under other names"
+    assert all(size(age) == 5 for age in old + kept), "the judge wrote its daily sets under other names"
     gone = env.state.prune(now=env.now.timestamp())
     assert gone["daily_sets"] == len(old)
     for age in old:
-        assert size(age) == 0 and not _keys(env.state, f"s|daily|r1|{days[age]}|".encode())
-    assert all(size(age) == 2 for age in kept)
-    assert env.state.daily_history("r1", env.now.date()) == [2, 2], "the 7-day baseline lost a day it reads"
+        assert size(age) == 0
+        assert not _keys(env.state, f"s|daily|r1|{days[age]}|".encode())
+        assert not _keys(env.state, f"x|daily|r1|{days[age]}|".encode())
+    assert all(size(age) == 5 for age in kept) and _keys(env.state, f"x|daily|r1|{days[0]}|".encode())
+    assert env.state.daily_history("r1", env.now.date()) == [5, 5], "the 7-day baseline lost a day it reads"
 
 
 def test_prune_drops_cross_border_year_sets_older_than_last_year(judge_env) -> None:
