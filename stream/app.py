@@ -12,6 +12,7 @@ import gc
 import hashlib
 import logging
 import os
+import secrets
 import sys
 import time
 from typing import Any
@@ -21,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from detectors import DetectorConfig, Scanner
 from detectors.redact import load_hmac_key
-from stream.judge import Judge, dumps
+from stream.judge import Judge, counter_record, dumps
 from stream.materialize import Materializer
 from stream.metrics import PiplwatchMetrics
 from stream.outputs import OutputProducer
@@ -76,10 +77,13 @@ class Runtime:
         self.scanner = Scanner(config, hmac_key=load_hmac_key(settings.hmac_key_file), ner=ner)
         self.state = StateStore(settings.state_dir)
         self.judge = Judge(self.scanner, self.state, max_message_bytes=settings.max_message_bytes)
+        self.worker_id = secrets.token_hex(8)  # tells this process's counter updates from other workers'
         self.materializer = Materializer(settings.bootstrap, {"consents": settings.topics.consents,
-                                                              "agreements": settings.topics.agreements},
+                                                              "agreements": settings.topics.agreements,
+                                                              "counters": settings.topics.counters},
                                          self.state, self.scanner, client_kwargs=settings.aiokafka_kwargs(),
-                                         metrics=self.metrics, rebuild=settings.rebuild_state)
+                                         metrics=self.metrics, rebuild=settings.rebuild_state,
+                                         worker_id=self.worker_id)
         self.outputs = OutputProducer(settings.bootstrap, max_request_size=settings.max_message_bytes * 2,
                                       client_kwargs=settings.aiokafka_kwargs())
         self.started = asyncio.Event()
@@ -143,10 +147,21 @@ class Runtime:
         """
         await self.started.wait()
         acked: list[tuple[Any, Any]] = []
+        shared: dict[str, tuple[set[str], dict[str, int]]] = {}
         for event in events:
             done = await self._judge_one(event)
             if done is not None:
                 acked.append(done)
+                if done[0] == "judged":
+                    for name, members, source, extra in done[1][0].counter_changes:
+                        new, extras = shared.setdefault(name, (set(), {}))
+                        new.update(members)
+                        if source is not None:
+                            extras[source] = extra
+        for name, (new, extras) in shared.items():
+            # one update per counter set and batch, published with the verdicts: the other workers add it to theirs
+            self.outputs.add(self.settings.topics.counters, name.encode(),
+                             dumps(counter_record(name, new, extras, self.worker_id)))
         await self._publish()
         for kind, item in acked:
             if kind == "error":

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import orjson
 
@@ -62,6 +62,8 @@ class Outcome:
     decision: Decision | None = None
     detection_seconds: float = 0.0
     facts: dict[str, Any] = field(default_factory=dict)
+    #: counter changes to share with the other workers: (set name, new members, transfer id or None, unnamed count)
+    counter_changes: list[tuple[str, list[str], str | None, int]] = field(default_factory=list)
 
 
 class Judge:
@@ -73,9 +75,10 @@ class Judge:
         self.state = state
         self.engine = engine or RuleEngine()
         self.max_message_bytes = max_message_bytes
-        # per (recipient, day): distinct-subject counts of the 7 days before; only this judge writes daily sets,
-        # so an entry goes stale only when a late transfer lands on an earlier day of that recipient (dropped then)
+        # per (recipient, day): distinct-subject counts of the 7 days before; stale when a late transfer lands on an
+        # earlier day of that recipient (dropped then) or when other workers' daily counts arrive (all dropped)
         self._history: dict[str, dict[dt.date, list[int]]] = {}
+        self._seen_daily_updates = state.daily_updates
 
     # -- entry point ----------------------------------------------------------------------------
     def judge(self, raw: bytes, *, key: bytes | None = None, source: dict[str, Any] | None = None) -> Outcome:
@@ -92,12 +95,13 @@ class Judge:
             leaves = flatten_leaves(transfer.payload)
             findings = self.scanner.scan_payload(transfer.payload, leaves=leaves)
         detect = time.perf_counter() - t0
-        facts, units = self.facts(transfer, findings, leaves)
+        changes: list[tuple[str, list[str], str | None, int]] = []
+        facts, units = self.facts(transfer, findings, leaves, changes)
         decision = self.engine.evaluate(facts)
         verdict = self.verdict(transfer, findings, units, facts, decision)
         alerts = [self.alert(transfer, verdict, h.rule, h.severity) for h in decision.hits if h.rule.verdict == "violation"]
         return Outcome(transfer=transfer, verdict=verdict, alerts=alerts, findings=findings, decision=decision,
-                       detection_seconds=detect, facts=facts)
+                       detection_seconds=detect, facts=facts, counter_changes=changes)
 
     # -- subjects ---------------------------------------------------------------------------------
     def units(self, transfer: Transfer, findings: list[Finding],
@@ -171,9 +175,10 @@ class Judge:
         return best[1], best[2]
 
     # -- facts ------------------------------------------------------------------------------------
-    def facts(self, transfer: Transfer, findings: list[Finding],
-              leaves: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], list[Unit]]:
-        """Everything the rules read, computed once; counters are updated here (idempotently)."""
+    def facts(self, transfer: Transfer, findings: list[Finding], leaves: list[tuple[str, str]] | None = None,
+              changes: list[tuple[str, list[str], str | None, int]] | None = None) -> tuple[dict[str, Any], list[Unit]]:
+        """Everything the rules read, computed once; counters are updated here (idempotently), and what changed in
+        them is appended to ``changes``."""
         t = transfer.occurred_at
         raw = [f for f in findings if not f.masked and f.sensitivity != "organisational"]
         units = self.units(transfer, findings, leaves)
@@ -237,9 +242,10 @@ class Judge:
             pi_ids = [i for i, u in zip(ids, raw_units) if not u.spi or u.categories - {"financial_account", "identity_document", "location"}]
             any_spi = bool(spi_ids)
             tid = transfer.transfer_id
-            facts["cb_individuals_ytd_after"] = self.state.add_members(f"cb|{year}|pi", pi_ids, extra=extra, source=tid)
-            facts["cb_spi_individuals_ytd_after"] = self.state.add_members(f"cb|{year}|spi", spi_ids,
-                                                                           extra=extra if any_spi else 0, source=tid)
+            facts["cb_individuals_ytd_after"] = self.state.add_members(f"cb|{year}|pi", pi_ids, extra=extra, source=tid,
+                                                                          changes=changes)
+            facts["cb_spi_individuals_ytd_after"] = self.state.add_members(
+                f"cb|{year}|spi", spi_ids, extra=extra if any_spi else 0, source=tid, changes=changes)
         else:
             facts["cb_individuals_ytd_after"] = self.state.set_size(f"cb|{year}|pi")
             facts["cb_spi_individuals_ytd_after"] = self.state.set_size(f"cb|{year}|spi")
@@ -248,8 +254,8 @@ class Judge:
                                      or APPROACH * SPI_ASSESS <= spi_n < SPI_ASSESS)
         day = t.date()
         daily_name = f"daily|{transfer.recipient_id}|{day.isoformat()}"
-        daily = (self.state.add_members(daily_name, ids, extra=extra, source=transfer.transfer_id) if raw
-                 else self.state.set_size(daily_name))
+        daily = (self.state.add_members(daily_name, ids, extra=extra, source=transfer.transfer_id, changes=changes)
+                 if raw else self.state.set_size(daily_name))
         history = self._daily_history(transfer.recipient_id, day, changed=bool(raw))
         baseline = sum(history) / len(history) if history else None
         facts["daily_subjects_after"] = daily
@@ -258,6 +264,9 @@ class Judge:
         return facts, units
 
     def _daily_history(self, recipient_id: str, day: dt.date, *, changed: bool) -> list[int]:
+        if self.state.daily_updates != self._seen_daily_updates:  # other workers' counts arrived: recompute
+            self._seen_daily_updates = self.state.daily_updates
+            self._history.clear()
         days = self._history.get(recipient_id)
         if days is None:
             if len(self._history) > 50_000:
@@ -370,6 +379,12 @@ def _absorb(u: Unit, f: Finding) -> None:
         u.spi = True
     if f.attributes and f.attributes.get("age_under_14"):
         u.minor = True
+
+
+def counter_record(name: str, members: Iterable[str], extra: dict[str, int], worker: str) -> dict[str, Any]:
+    """The ``piplwatch.counter/v1`` record: what one worker added to a counter set (members are keyed HMACs)."""
+    return {"schema": "piplwatch.counter/v1", "set": name, "members": sorted(members), "extra": extra,
+            "worker": worker}
 
 
 def dumps(obj: Any) -> bytes:

@@ -74,9 +74,11 @@ class Materializer:
     """Background consumer of the consents and agreements topics (no consumer group)."""
 
     def __init__(self, bootstrap: str, topics: dict[str, str], state: StateStore, scanner: Scanner, *,
-                 client_kwargs: dict[str, Any] | None = None, metrics: Any = None, rebuild: bool = False) -> None:
+                 client_kwargs: dict[str, Any] | None = None, metrics: Any = None, rebuild: bool = False,
+                 worker_id: str | None = None) -> None:
         self.bootstrap = bootstrap
-        self.topics = topics  # {"consents": topic name, "agreements": topic name}
+        self.topics = topics  # {"consents": topic, "agreements": topic[, "counters": the shared counter topic]}
+        self.worker_id = worker_id  # counter updates this worker published itself are already in its store
         self.state = state
         self.scanner = scanner
         self.kwargs = client_kwargs or {}
@@ -108,6 +110,14 @@ class Materializer:
         c.assign(tps)
         self._consumer = c
         self._kind = {v: k for k, v in self.topics.items()}
+        counter_tps = [tp for tp in tps if self._kind[tp.topic] == "counters"]
+        counted = self.state.counter_positions()
+        for tp in counter_tps:  # the worker's counters persist in its durable store: go on where it stopped
+            if (tp.topic, tp.partition) in counted:
+                c.seek(tp, counted[(tp.topic, tp.partition)])
+            else:
+                await c.seek_to_beginning(tp)
+        all_tps, tps = tps, [tp for tp in tps if tp not in counter_tps]
         stored = self.state.source_positions()
         if self.rebuild:
             reason = "requested"
@@ -132,7 +142,24 @@ class Materializer:
         self.rebuild_reason = reason
         if self.metrics is not None:
             self.metrics.state_loads.labels("resume" if reason is None else reason).inc()
-        self._task = asyncio.create_task(self._run(tps))
+        self._task = asyncio.create_task(self._run(all_tps))
+
+    def _apply_counter(self, m: Any) -> None:
+        """One shared counter update (``piplwatch.counter/v1``); a bad one is counted and skipped."""
+        try:
+            u = parse_json(m.value or b"", max_bytes=64 << 20)
+            if u.get("worker") == self.worker_id:
+                return
+            name, members, extra = u["set"], u.get("members") or [], u.get("extra") or {}
+            if (not isinstance(name, str) or not name.startswith(("daily|", "cb|")) or not isinstance(members, list)
+                    or not all(isinstance(x, str) for x in members) or not isinstance(extra, dict)
+                    or not all(isinstance(v, int) and v >= 0 for v in extra.values())):
+                raise BadInput("invalid_field", "not a piplwatch.counter/v1 record")
+            self.state.apply_counter_update(name, members, extra)
+        except (BadInput, KeyError, AttributeError) as exc:
+            self.rejected += 1
+            logger.warning("rejected counter update at %s[%d]@%d: %s", m.topic, m.partition, m.offset,
+                           type(exc).__name__)
 
     async def _check_positions(self, tps: list[TopicPartition], stored: dict[tuple[str, int], SourcePosition]
                                ) -> str | None:
@@ -192,6 +219,12 @@ class Materializer:
                 if not msgs:
                     continue
                 kind = self._kind[tp.topic]
+                if kind == "counters":
+                    n += len(msgs)
+                    for m in msgs:
+                        self._apply_counter(m)
+                    self.state.set_counter_position(tp.topic, tp.partition, msgs[-1].offset + 1)
+                    continue
                 for m in msgs:
                     n += 1
                     try:
@@ -205,9 +238,9 @@ class Materializer:
                         logger.exception("failed to apply %s record at offset %d", kind, m.offset)
                 last = msgs[-1]
                 positions[(tp.topic, tp.partition)] = SourcePosition(last.offset + 1, record_digest(last.key, last.value))
-            if n:
+            if records or positions:
                 self.state.apply(records, positions)
-                self.applied += n
+            self.applied += n
             if n == 0:
                 if not self.ready.is_set():
                     positions = {tp: await c.position(tp) for tp in tps}

@@ -17,10 +17,11 @@ class Topics:
     verdicts: str = "piplwatch.verdicts"
     alerts: str = "piplwatch.alerts"
     dlq: str = "piplwatch.transfers.dlq"
+    counters: str = "piplwatch.counters"  # internal: workers share their distinct-subject counter updates here
 
     def all(self) -> list[str]:
         """Every topic the worker reads or writes."""
-        return [self.transfers, self.agreements, self.consents, self.verdicts, self.alerts, self.dlq]
+        return [self.transfers, self.agreements, self.consents, self.verdicts, self.alerts, self.dlq, self.counters]
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ class StateStore:
         counts = self.mat.get(COUNTS_KEY)
         self.consent_count, self.agreement_count = orjson.loads(counts) if counts is not None else (0, 0)
         self._agreements: dict[str, Agreement | None] = {}  # parsed cache; recipients are few
+        self.daily_updates = 0  # shared daily-set updates applied (the judge's baseline cache watches it)
 
     def reset_materialized(self) -> None:
         """Drop every consent, agreement and source position (before rebuilding them from the beginning)."""
@@ -227,11 +228,13 @@ class StateStore:
         prefix = f"s|{name}|"
         return [m for m in set(members) if self.durable.get((prefix + m).encode()) is None]
 
-    def add_members(self, name: str, members: Iterable[str], *, extra: int = 0, source: str | None = None) -> int:
+    def add_members(self, name: str, members: Iterable[str], *, extra: int = 0, source: str | None = None,
+                    changes: list[tuple[str, list[str], str | None, int]] | None = None) -> int:
         """Add members (idempotent) plus ``extra`` unnamed ones; return the new size.
 
         With ``source`` (the transfer id) the unnamed ones are that source's contribution: judging the same transfer
-        again replaces it instead of adding to it, so a redelivery cannot count them twice.
+        again replaces it instead of adding to it, so a redelivery cannot count them twice. What changed is appended
+        to ``changes`` as ``(name, new members, source, extra)`` (what the worker shares with the others).
         """
         new = self.new_members(name, members)
         delta = len(new) + extra
@@ -242,6 +245,8 @@ class StateStore:
             delta -= int(before) if before is not None else 0
             if before is None and not extra or before == str(extra).encode():
                 xkey = None  # nothing to record
+        if changes is not None and (new or xkey is not None):
+            changes.append((name, new, source if xkey is not None else None, extra))
         size = self.set_size(name) + delta
         if new or delta or xkey is not None:
             wb = WriteBatch(raw_mode=True)
@@ -253,6 +258,29 @@ class StateStore:
             wb.put(b"n|" + name.encode(), str(size).encode())
             self.durable.write(wb)
         return size
+
+    def apply_counter_update(self, name: str, members: Iterable[str], extra: dict[str, int]) -> None:
+        """Apply a counter update another worker shared: a union, so applying it twice, or after this worker counted
+        the same members itself, changes nothing; unnamed counts replace that transfer's earlier contribution."""
+        self.add_members(name, members)
+        for source, n in extra.items():
+            self.add_members(name, (), extra=n, source=source)
+        if name.startswith("daily|"):
+            self.daily_updates += 1
+
+    def set_counter_position(self, topic: str, partition: int, next_offset: int) -> None:
+        """Where reading the shared counter topic stopped (updates are unions: re-reading is harmless)."""
+        self.durable[POSITION_PREFIX + f"{topic}|{partition}".encode()] = str(next_offset).encode()
+
+    def counter_positions(self) -> dict[tuple[str, int], int]:
+        """Next offset to read per partition of the shared counter topic."""
+        out = {}
+        for key, value in self.durable.items(from_key=POSITION_PREFIX):
+            if not key.startswith(POSITION_PREFIX):
+                break
+            topic, _, partition = key[len(POSITION_PREFIX):].decode().rpartition("|")
+            out[(topic, int(partition))] = int(value)
+        return out
 
     def daily_history(self, recipient_id: str, day: dt.date, days: int = 7) -> list[int]:
         """Distinct-subject counts of the previous ``days`` days that had any traffic."""

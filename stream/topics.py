@@ -12,6 +12,8 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from stream.settings import Settings
 
 logger = logging.getLogger(__name__)
+#: the shared counter updates must outlive the longest counter (a year-to-date set): 400 days, not Kafka's 7
+COUNTER_TOPIC_CONFIG = {"retention.ms": str(400 * 86400 * 1000)}
 
 
 def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> list[str]:
@@ -31,7 +33,9 @@ def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> list[str]:
         missing = [t for t in settings.topics.all() if t not in existing]
         if missing:
             try:
-                admin.create_topics([NewTopic(t, settings.partitions, 1) for t in missing])
+                admin.create_topics([NewTopic(t, settings.partitions, 1,
+                                              topic_configs=COUNTER_TOPIC_CONFIG if t == settings.topics.counters else {})
+                                     for t in missing])
             except TopicAlreadyExistsError:
                 pass
         return missing

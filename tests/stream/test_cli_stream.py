@@ -81,7 +81,7 @@ def test_cli_demo_runs_alerts_and_stops_cleanly_leaving_no_raw_identifiers(tmp_p
         assert sum(line.startswith("ALERT") for line in out_lines) >= 5, "\n".join(out_lines[-20:])
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{web}/metrics", timeout=5).read().decode()
         summary = urllib.request.urlopen(f"http://127.0.0.1:{web}/api/summary", timeout=5).read().decode()
-        for topic in (TOPICS.verdicts, TOPICS.alerts, TOPICS.dlq):
+        for topic in (TOPICS.verdicts, TOPICS.alerts, TOPICS.dlq, TOPICS.counters):
             outputs += [m.value for m in read_topic(broker_url, topic, until=lambda ms: False, timeout=2)]
     finally:
         proc.send_signal(signal.SIGINT)

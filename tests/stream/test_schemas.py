@@ -36,6 +36,7 @@ def test_schemas_simulator_inputs_are_valid(sim) -> None:
 
 
 def test_schemas_judge_outputs_are_valid(sim, judge_env) -> None:
+    from stream.judge import counter_record
     from stream.materialize import apply_record
 
     ags, cons = sim.setup()
@@ -43,7 +44,7 @@ def test_schemas_judge_outputs_are_valid(sim, judge_env) -> None:
         apply_record("agreements", orjson.dumps(a), judge_env.state, judge_env.scanner)
     for c in cons:
         apply_record("consents", orjson.dumps(c), judge_env.state, judge_env.scanner)
-    kinds = {"verdict": 0, "alert": 0, "dlq": 0}
+    kinds = {"verdict": 0, "alert": 0, "dlq": 0, "counter": 0}
     for i in range(300):
         _, value = sim.next_message(unauthorized_share=0.4, bad_share=0.05)
         out = judge_env.judge.judge(value, key=b"k", source={"topic": "piplwatch.transfers", "partition": 0, "offset": i})
@@ -56,7 +57,11 @@ def test_schemas_judge_outputs_are_valid(sim, judge_env) -> None:
         for a in out.alerts:
             validator("alert").validate(a)
             kinds["alert"] += 1
+        for name, members, source, extra in out.counter_changes:
+            validator("counter").validate(counter_record(name, members, {source: extra} if source else {}, "w1"))
+            kinds["counter"] += 1
     assert all(kinds.values()), kinds
+
 
 
 def test_schemas_reject_what_the_worker_rejects() -> None:
