@@ -14,6 +14,10 @@ broker restarted empty, retention removed it) or ``rebuild`` is asked for, it dr
 materialized state and reads both topics from the beginning. Stale consents therefore never
 outlive their topic, and a restart with 10 million consents does not re-read them all.
 
+Shared counters: the same consumer reads ``piplwatch.counters``, where every worker publishes what it
+added to its distinct-subject counter sets, and adds the other workers' members to this worker's
+sets (unions: re-reading is harmless, so its position is simply kept in the durable store).
+
 Readiness: a worker judges nothing before the first catch-up (every partition at its end
 offset and one empty fetch). Afterwards ``synced_ms`` trails the start of the latest empty poll
 by twice the fetch wait (an empty answer may come from a request sent before a record
@@ -71,7 +75,7 @@ def record_digest(key: bytes | None, value: bytes | None) -> bytes:
 
 
 class Materializer:
-    """Background consumer of the consents and agreements topics (no consumer group)."""
+    """Background consumer of the consents, agreements and shared counter topics (no consumer group)."""
 
     def __init__(self, bootstrap: str, topics: dict[str, str], state: StateStore, scanner: Scanner, *,
                  client_kwargs: dict[str, Any] | None = None, metrics: Any = None, rebuild: bool = False,
@@ -156,7 +160,7 @@ class Materializer:
                     or not all(isinstance(v, int) and v >= 0 for v in extra.values())):
                 raise BadInput("invalid_field", "not a piplwatch.counter/v1 record")
             self.state.apply_counter_update(name, members, extra)
-        except (BadInput, KeyError, AttributeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a bad record never stops the worker
             self.rejected += 1
             logger.warning("rejected counter update at %s[%d]@%d: %s", m.topic, m.partition, m.offset,
                            type(exc).__name__)

@@ -41,7 +41,7 @@ POSITION_PREFIX = b"m|pos|"
 
 class SourcePosition(NamedTuple):
     """Where materialization of one source partition stopped: the next offset to read and the digest of the
-    record just before it (``b""`` when nothing was read)."""
+    record just before it."""
 
     next_offset: int
     digest: bytes
