@@ -139,8 +139,7 @@ class Materializer:
             logger.info("state: resuming %d consents and %d agreements from stored source positions",
                         self.state.consent_count, self.state.agreement_count)
         else:
-            if self.state.consent_count or self.state.agreement_count or stored:
-                self.state.reset_materialized()
+            self.state.reset_materialized()  # also what a store written before positions were kept holds
             await c.seek_to_beginning(*tps)
             logger.info("state: reading consents and agreements from the beginning (%s)", reason)
         self.rebuild_reason = reason

@@ -187,3 +187,19 @@ def test_counter_updates_of_other_workers_are_unions_own_ones_skipped_bad_ones_r
     assert second.applied == 1 and second.rejected == 0
     assert state.set_size(name) == 4 + 40 + 5
     state.close()
+
+
+def test_a_store_written_before_positions_were_kept_is_read_again_from_the_beginning(broker, scanner_,
+                                                                                      tmp_path) -> None:
+    topics = _topics(broker.bootstrap)
+    _produce(broker.bootstrap, topics, range(30), agreements=("r1",))
+    old = StateStore(tmp_path)
+    old.mat[b"c|" + scanner_.hmac_of("user_id", "gone").encode() + b"|r1"] = b'{"p":[],"c":[],"k":"separate","g":0,' \
+        b'"e":null,"w":null}'  # as the earlier layout left it: no positions, no counts
+    old.mat.delete(b"m|counts")
+    old.close()
+    first, state, _ = _load(broker.bootstrap, topics, tmp_path, scanner_)
+    assert first.rebuild_reason == "empty_store"
+    assert _consent_of(state, scanner_, "gone") is None
+    assert (state.consent_count, state.agreement_count) == (30, 1)
+    state.close()
