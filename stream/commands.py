@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from stream.cli_types import bounded
 
@@ -254,71 +254,87 @@ def cmd_dashboard(args: Any) -> int:
     return 0
 
 
-def cmd_consents_import(args: Any) -> int:
-    """``piplwatch consents import FILE``: validate every record, then produce the valid ones."""
+def _import_rows(path: Path, fh: Any) -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, record or None, error) per record of a consents/agreements CSV or JSONL file, lazily."""
     import csv
-    import io
     import json
 
+    from stream.records import AGREEMENT_SCHEMA, CONSENT_SCHEMA
+
+    if path.suffix.lower() != ".csv":
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    yield n, json.loads(line), None
+                except json.JSONDecodeError as exc:
+                    yield n, None, f"malformed JSON ({exc.msg})"
+        return
+    reader = csv.DictReader(fh)
+    for row in reader:
+        rec: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
+        for listy in ("purposes", "categories", "allowed_categories", "allowed_purposes", "allowed_fields"):
+            if listy in rec:
+                rec[listy] = [x.strip() for x in rec[listy].split(";") if x.strip()]
+        kinds = [k for k in ("user_id", "mobile", "id_number", "email", "key") if k in rec]
+        if kinds:
+            rec["subject"] = {kinds[0]: rec.pop(kinds[0])}
+        if "max_subjects_per_day" in rec:
+            try:
+                rec["max_subjects_per_day"] = int(rec["max_subjects_per_day"])
+            except ValueError:
+                yield reader.line_num, None, "max_subjects_per_day must be a whole number"
+                continue
+        rec.setdefault("schema", AGREEMENT_SCHEMA if "role" in rec else CONSENT_SCHEMA)
+        yield reader.line_num, rec, None
+
+
+def cmd_consents_import(args: Any) -> int:
+    """``piplwatch consents import FILE``: validate every record and produce the valid ones, streaming (a file of
+    millions of consents needs no more memory than one); each bad record is reported with its line."""
     import orjson
     from kafka import KafkaProducer
 
-    from stream.records import AGREEMENT_SCHEMA, CONSENT_SCHEMA, BadInput, parse_agreement, parse_consent
+    from stream.records import AGREEMENT_SCHEMA, BadInput, parse_agreement, parse_consent
     from stream.topics import ensure_topics
 
     path = Path(args.file)
+    settings = _settings(args)
+    producer = None
+    imported = errors = 0
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            for n, rec, error in _import_rows(path, fh):
+                if error is None:
+                    kind = args.kind or ("agreements" if isinstance(rec, dict) and rec.get("schema") == AGREEMENT_SCHEMA
+                                         else "consents")
+                    try:
+                        if kind == "agreements":
+                            topic, key = settings.topics.agreements, parse_agreement(rec).recipient_id.encode()
+                        else:
+                            c = parse_consent(rec)
+                            # keyed without the subject's value: no raw identifier in Kafka keys
+                            topic, key = settings.topics.consents, f"{c.subject_kind}|{c.recipient_id}".encode()
+                    except BadInput as exc:
+                        error = str(exc)
+                if error is not None:
+                    print(f"piplwatch consents import: {path}:{n}: {error}", file=sys.stderr)
+                    errors += 1
+                    continue
+                if producer is None:
+                    ensure_topics(settings)
+                    producer = KafkaProducer(bootstrap_servers=settings.bootstrap, linger_ms=20,
+                                             **settings.kafka_python_kwargs())
+                producer.send(topic, key=key, value=orjson.dumps(rec))
+                imported += 1
     except FileNotFoundError:
         print(f"piplwatch consents import: {path}: no such file", file=sys.stderr)
         return 2
     except UnicodeDecodeError:
         print(f"piplwatch consents import: {path}: not UTF-8", file=sys.stderr)
         return 2
-    records: list[tuple[int, Any]] = []
-    errors = 0
-    if path.suffix.lower() == ".csv":
-        for row in csv.DictReader(io.StringIO(text)):
-            rec: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
-            for listy in ("purposes", "categories", "allowed_categories", "allowed_purposes", "allowed_fields"):
-                if listy in rec:
-                    rec[listy] = [x.strip() for x in rec[listy].split(";") if x.strip()]
-            kinds = [k for k in ("user_id", "mobile", "id_number", "email", "key") if k in rec]
-            if kinds:
-                rec["subject"] = {kinds[0]: rec.pop(kinds[0])}
-            if "max_subjects_per_day" in rec:
-                rec["max_subjects_per_day"] = int(rec["max_subjects_per_day"])
-            rec.setdefault("schema", AGREEMENT_SCHEMA if "role" in rec else CONSENT_SCHEMA)
-            records.append((0, rec))
-    else:
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    records.append((n, json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    print(f"piplwatch consents import: {path}:{n}: malformed JSON ({exc.msg})", file=sys.stderr)
-                    errors += 1
-    settings = _settings(args)
-    good: list[tuple[str, bytes, bytes]] = []
-    for n, rec in records:
-        kind = args.kind or ("agreements" if isinstance(rec, dict) and rec.get("schema") == AGREEMENT_SCHEMA else "consents")
-        try:
-            if kind == "agreements":
-                a = parse_agreement(rec)
-                good.append((settings.topics.agreements, a.recipient_id.encode(), orjson.dumps(rec)))
-            else:
-                c = parse_consent(rec)
-                good.append((settings.topics.consents, f"{c.subject_kind}|{c.recipient_id}".encode(), orjson.dumps(rec)))
-        except BadInput as exc:
-            where = f"{path}:{n}" if n else str(path)
-            print(f"piplwatch consents import: {where}: {exc}", file=sys.stderr)
-            errors += 1
-    if good:
-        ensure_topics(settings)
-        producer = KafkaProducer(bootstrap_servers=settings.bootstrap, **settings.kafka_python_kwargs())
-        for topic, key, value in good:
-            producer.send(topic, key=key, value=value)
-        producer.flush()
-        producer.close()
-    print(f"imported {len(good)} records, rejected {errors}")
+    finally:
+        if producer is not None:
+            producer.flush()
+            producer.close()
+    print(f"imported {imported} records, rejected {errors}")
     return 2 if errors else 0

@@ -34,7 +34,7 @@ def test_cli_consents_import_validates_then_produces(broker, tmp_path) -> None:
                  "13900002222,r1,marketing,contact,sometimes,2026-01-01T00:00:00+08:00\n", encoding="utf-8")
     r = cli("consents", "import", str(f), "--broker", broker.url)
     assert r.returncode == 2 and "imported 1 records, rejected 1" in r.stdout
-    assert "kind must be one of" in r.stderr and "Traceback" not in r.stderr
+    assert f"{f}:3: " in r.stderr and "kind must be one of" in r.stderr and "Traceback" not in r.stderr
     got = read_topic(broker.bootstrap, TOPICS.consents, until=lambda ms: len(ms) >= 1, timeout=20)
     rec = orjson.loads(got[0].value)
     assert rec["subject"] == {"mobile": "+86 138-0000-1111"} and rec["purposes"] == ["marketing", "crm"]
@@ -44,6 +44,13 @@ def test_cli_consents_import_validates_then_produces(broker, tmp_path) -> None:
                              "valid_from": "2026-01-01T00:00:00+08:00", "country": "CN"}) + "\n{oops\n")
     r = cli("consents", "import", str(j), "--broker", broker.url)
     assert r.returncode == 2 and "imported 1 records, rejected 1" in r.stdout and f"{j}:2: malformed JSON" in r.stderr
+    a = tmp_path / "agreements.csv"
+    a.write_text("recipient_id,role,allowed_categories,allowed_purposes,valid_from,country,max_subjects_per_day\n"
+                 "r2,independent_handler,contact,marketing,2026-01-01T00:00:00+08:00,CN,lots\n"
+                 "r3,independent_handler,contact,marketing,2026-01-01T00:00:00+08:00,CN,500\n", encoding="utf-8")
+    r = cli("consents", "import", str(a), "--broker", broker.url)
+    assert r.returncode == 2 and "imported 1 records, rejected 1" in r.stdout and "Traceback" not in r.stderr
+    assert r.stderr.strip() == f"piplwatch consents import: {a}:2: max_subjects_per_day must be a whole number"
 
 
 def test_cli_consents_import_missing_file() -> None:
