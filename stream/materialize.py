@@ -110,6 +110,9 @@ class Materializer:
                     break
                 await c._client.force_metadata_update()  # noqa: SLF001 - topic may have just been created
                 await asyncio.sleep(0.1)
+            if not parts:
+                logger.error("topic %s not found: its %s are not read by this worker", name,
+                             {v: k for k, v in self.topics.items()}[name])
             tps += [TopicPartition(name, p) for p in sorted(parts or [])]
         c.assign(tps)
         self._consumer = c
