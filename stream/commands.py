@@ -322,7 +322,7 @@ def cmd_consents_import(args: Any) -> int:
                     continue
                 if producer is None:
                     ensure_topics(settings)
-                    producer = KafkaProducer(bootstrap_servers=settings.bootstrap, linger_ms=20,
+                    producer = KafkaProducer(bootstrap_servers=settings.bootstrap, linger_ms=50, batch_size=256 << 10,
                                              **settings.kafka_python_kwargs())
                 producer.send(topic, key=key, value=orjson.dumps(rec))
                 imported += 1
