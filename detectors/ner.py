@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from detectors.base import _NO_ATTRIBUTES, Check, Finding
+from detectors.base import _NO_ATTRIBUTES, Check, Finding, new_finding
 from detectors.ner_fast import pipe as ner_pipe
 from detectors.patterns._common import COMPOUND_SURNAMES, SURNAMES
 from detectors.redact import preview
@@ -181,14 +181,12 @@ class NerStage:
                  detector: str) -> Finding:
         category, sensitivity = _CLASSES[label]
         norm = "".join(text.split())  # whitespace removed (str.split's whitespace is re's \s)
-        # positional, in Finding's field order (a third of the cost of keyword arguments on this per-record path)
-        return _new_finding(Finding, (label, start, start + len(text), score, detector, preview(text, label),
-                                      scanner.hmac_of(label, norm), sensitivity, category, False, path,
-                                      _NOT_APPLICABLE, False, _NO_ATTRIBUTES))
+        return new_finding(Finding, (label, start, start + len(text), score, detector, preview(text, label),
+                                     scanner.hmac_of(label, norm), sensitivity, category, False, path,
+                                     _NOT_APPLICABLE, False, _NO_ATTRIBUTES))
 
 
 _CLASSES = {label: classify(label) for label in LABELS.values()}
-_new_finding = tuple.__new__
 _NOT_APPLICABLE = Check.NOT_APPLICABLE.value
 MAX_CACHED_NAMES = 50_000
 

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from detectors import DetectorConfig, Scanner
 from detectors.redact import load_hmac_key
-from stream.judge import Judge, counter_record, dumps
+from stream.judge import Judge, counter_records, dumps
 from stream.materialize import Materializer
 from stream.metrics import PiplwatchMetrics
 from stream.outputs import OutputProducer
@@ -147,21 +147,13 @@ class Runtime:
         """
         await self.started.wait()
         acked: list[tuple[Any, Any]] = []
-        shared: dict[str, tuple[set[str], dict[str, int]]] = {}
         for event in events:
             done = await self._judge_one(event)
             if done is not None:
                 acked.append(done)
-                if done[0] == "judged":
-                    for name, members, source, extra in done[1][0].counter_changes:
-                        new, extras = shared.setdefault(name, (set(), {}))
-                        new.update(members)
-                        if source is not None:
-                            extras[source] = extra
-        for name, (new, extras) in shared.items():
-            # one update per counter set and batch, published with the verdicts: the other workers add it to theirs
-            self.outputs.add(self.settings.topics.counters, name.encode(),
-                             dumps(counter_record(name, new, extras, self.worker_id)))
+        # one update per counter set and batch, published with the verdicts: the other workers add it to theirs
+        for rec in counter_records((item[0] for kind, item in acked if kind == "judged"), self.worker_id):
+            self.outputs.add(self.settings.topics.counters, rec["set"].encode(), dumps(rec))
         await self._publish()
         for kind, item in acked:
             if kind == "error":

@@ -64,7 +64,7 @@ def add_stream_commands(sub: Any) -> None:
     w.add_argument("--hmac-key-file", default=os.environ.get("PIPLWATCH_HMAC_KEY_FILE"))
     w.add_argument("--partitions", type=int, default=int(os.environ.get("PIPLWATCH_PARTITIONS", "4")))
     w.add_argument("--no-ner", action="store_true", help="pattern detectors and field rules only")
-    w.add_argument("--rebuild-state", action="store_true",
+    w.add_argument("--rebuild-state", action="store_true", default=os.environ.get("PIPLWATCH_REBUILD_STATE") == "1",
                    help="read consents and agreements from the beginning instead of resuming the stored state")
     w.add_argument("--print-alerts", action="store_true", help="print one line per alert on stdout")
     w.add_argument("--loglevel", default="warning", choices=("debug", "info", "warning", "error"))
@@ -142,7 +142,7 @@ def cmd_worker(args: Any) -> int:
     state = Path(args.state_dir or f".piplwatch/state/worker-{args.web_port}")
     settings = _settings(args, state_dir=state, web_port=args.web_port, web_bind=args.web_bind,
                          hmac_key_file=args.hmac_key_file, partitions=args.partitions, ner=not args.no_ner,
-                         print_alerts=args.print_alerts, **({"rebuild_state": True} if args.rebuild_state else {}))
+                         print_alerts=args.print_alerts, rebuild_state=args.rebuild_state)
     return run_worker(settings, loglevel=args.loglevel)
 
 

@@ -21,7 +21,8 @@ from detectors.structured import generic_path, leaf_name, leaves as flatten_leav
 from detectors.taxonomy import DIRECT_IDENTIFIERS, SENSITIVE
 from stream.authz import RuleEngine
 from stream.authz.engine import Decision
-from stream.records import (CBDT_SCENARIOS, VERDICT_SCHEMA, BadInput, Transfer, parse_json, parse_transfer)
+from stream.records import (CBDT_SCENARIOS, COUNTER_SCHEMA, VERDICT_SCHEMA, BadInput, Transfer, parse_json,
+                            parse_transfer)
 from stream.state import StateStore
 
 SUBJECT_KINDS = {"mobile", "id_number", "email"}
@@ -154,14 +155,8 @@ class Judge:
         consent for this recipient granted before it (one granted after it stands)."""
         best: tuple[int, str, str | None] = (0, "none", None)
         t = transfer.occurred_at.timestamp()
-        found = []
-        withdrawn_at = None
-        for k in unit.keys:
-            c = self.state.consent(k, transfer.recipient_id)
-            if c is not None:
-                found.append(c)
-                if c["w"] is not None and c["w"] <= t and (withdrawn_at is None or c["w"] > withdrawn_at):
-                    withdrawn_at = c["w"]
+        found = [c for c in (self.state.consent(k, transfer.recipient_id) for k in unit.keys) if c is not None]
+        withdrawn_at = max((c["w"] for c in found if c["w"] is not None and c["w"] <= t), default=None)
         for c in found:
             if (c["w"] is not None and c["w"] <= t) or (withdrawn_at is not None and c["g"] <= withdrawn_at):
                 cand = (1, "withdrawn", c["k"])
@@ -383,8 +378,19 @@ def _absorb(u: Unit, f: Finding) -> None:
 
 def counter_record(name: str, members: Iterable[str], extra: dict[str, int], worker: str) -> dict[str, Any]:
     """The ``piplwatch.counter/v1`` record: what one worker added to a counter set (members are keyed HMACs)."""
-    return {"schema": "piplwatch.counter/v1", "set": name, "members": sorted(members), "extra": extra,
-            "worker": worker}
+    return {"schema": COUNTER_SCHEMA, "set": name, "members": sorted(members), "extra": extra, "worker": worker}
+
+
+def counter_records(outcomes: Iterable[Outcome], worker: str) -> list[dict[str, Any]]:
+    """The counter changes of judged transfers, one ``counter_record`` per set (what a worker shares per batch)."""
+    merged: dict[str, tuple[set[str], dict[str, int]]] = {}
+    for out in outcomes:
+        for name, members, source, extra in out.counter_changes:
+            new, extras = merged.setdefault(name, (set(), {}))
+            new.update(members)
+            if source is not None:
+                extras[source] = extra
+    return [counter_record(name, new, extras, worker) for name, (new, extras) in merged.items()]
 
 
 def dumps(obj: Any) -> bytes:

@@ -35,7 +35,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from detectors import Scanner
-from stream.records import BadInput, parse_agreement, parse_consent, parse_json
+from stream.records import BadInput, parse_agreement, parse_consent, parse_counter, parse_json
 from stream.state import SourcePosition, StateStore
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,7 @@ class Materializer:
         c = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
                              auto_offset_reset="earliest", fetch_max_wait_ms=FETCH_MAX_WAIT_MS, **self.kwargs)
         await c.start()
+        self._kind = {v: k for k, v in self.topics.items()}
         tps = []
         for name in self.topics.values():
             parts = None
@@ -111,12 +112,10 @@ class Materializer:
                 await c._client.force_metadata_update()  # noqa: SLF001 - topic may have just been created
                 await asyncio.sleep(0.1)
             if not parts:
-                logger.error("topic %s not found: its %s are not read by this worker", name,
-                             {v: k for k, v in self.topics.items()}[name])
+                logger.error("topic %s not found: its %s are not read by this worker", name, self._kind[name])
             tps += [TopicPartition(name, p) for p in sorted(parts or [])]
         c.assign(tps)
         self._consumer = c
-        self._kind = {v: k for k, v in self.topics.items()}
         counter_tps = [tp for tp in tps if self._kind[tp.topic] == "counters"]
         counted = self.state.counter_positions()
         for tp in counter_tps:  # the worker's counters persist in its durable store: go on where it stopped
@@ -153,15 +152,9 @@ class Materializer:
     def _apply_counter(self, m: Any) -> None:
         """One shared counter update (``piplwatch.counter/v1``); a bad one is counted and skipped."""
         try:
-            u = parse_json(m.value or b"", max_bytes=64 << 20)
-            if u.get("worker") == self.worker_id:
-                return
-            name, members, extra = u["set"], u.get("members") or [], u.get("extra") or {}
-            if (not isinstance(name, str) or not name.startswith(("daily|", "cb|")) or not isinstance(members, list)
-                    or not all(isinstance(x, str) for x in members) or not isinstance(extra, dict)
-                    or not all(isinstance(v, int) and v >= 0 for v in extra.values())):
-                raise BadInput("invalid_field", "not a piplwatch.counter/v1 record")
-            self.state.apply_counter_update(name, members, extra)
+            name, members, extra, worker = parse_counter(parse_json(m.value or b"", max_bytes=64 << 20))
+            if worker != self.worker_id:
+                self.state.apply_counter_update(name, members, extra)
         except Exception as exc:  # noqa: BLE001 - a bad record never stops the worker
             self.rejected += 1
             logger.warning("rejected counter update at %s[%d]@%d: %s", m.topic, m.partition, m.offset,
@@ -218,21 +211,19 @@ class Materializer:
         while True:
             started = time.time() * 1000
             batches = await c.getmany(timeout_ms=POLL_MS, max_records=5000)
-            n = 0
+            n = sum(map(len, batches.values()))
             records = []
-            positions = {}
+            reached = {}  # source partition -> where this poll leaves it
             for tp, msgs in batches.items():
                 if not msgs:
                     continue
                 kind = self._kind[tp.topic]
                 if kind == "counters":
-                    n += len(msgs)
                     for m in msgs:
                         self._apply_counter(m)
                     self.state.set_counter_position(tp.topic, tp.partition, msgs[-1].offset + 1)
                     continue
                 for m in msgs:
-                    n += 1
                     try:
                         records.append(store_record(kind, m.value or b"", self.scanner))
                     except BadInput as exc:
@@ -243,9 +234,9 @@ class Materializer:
                         self.rejected += 1
                         logger.exception("failed to apply %s record at offset %d", kind, m.offset)
                 last = msgs[-1]
-                positions[(tp.topic, tp.partition)] = SourcePosition(last.offset + 1, record_digest(last.key, last.value))
-            if records or positions:
-                self.state.apply(records, positions)
+                reached[(tp.topic, tp.partition)] = SourcePosition(last.offset + 1, record_digest(last.key, last.value))
+            if reached:
+                self.state.apply(records, reached)
             self.applied += n
             if n == 0:
                 if not self.ready.is_set():

@@ -15,6 +15,7 @@ import orjson
 TRANSFER_SCHEMA = "piplwatch.transfer/v1"
 AGREEMENT_SCHEMA = "piplwatch.agreement/v1"
 CONSENT_SCHEMA = "piplwatch.consent/v1"
+COUNTER_SCHEMA = "piplwatch.counter/v1"
 VERDICT_SCHEMA = "piplwatch.verdict/v1"
 CHANNELS = ("api", "sftp", "export", "webhook", "email", "public_link")
 FLOWS = ("push", "pull")
@@ -308,3 +309,15 @@ def parse_consent(obj: Any) -> Consent:
         expires_at=parse_time(obj.get("expires_at"), "expires_at", required=False),
         withdrawn_at=parse_time(obj.get("withdrawn_at"), "withdrawn_at", required=False),
     )
+
+
+def parse_counter(obj: Any) -> tuple[str, list[str], dict[str, int], Any]:
+    """Validate a decoded shared counter update (``piplwatch.counter/v1``): (set, members, extra, worker)."""
+    if not isinstance(obj, dict):
+        raise BadInput("not_an_object", "a counter update must be a JSON object")
+    name, members, extra = obj.get("set"), obj.get("members") or [], obj.get("extra") or {}
+    if (not isinstance(name, str) or not name.startswith(("daily|", "cb|")) or not isinstance(members, list)
+            or not all(isinstance(x, str) for x in members) or not isinstance(extra, dict)
+            or not all(isinstance(v, int) and v >= 0 for v in extra.values())):
+        raise BadInput("invalid_field", f"not a {COUNTER_SCHEMA} record")
+    return name, members, extra, obj.get("worker")

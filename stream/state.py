@@ -25,7 +25,7 @@ import datetime as dt
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple
 
 import orjson
 from rocksdict import Options, Rdict, WriteBatch
@@ -51,6 +51,30 @@ def _epoch_day(now: float | None = None) -> int:
     return int((time.time() if now is None else now) // 86400)
 
 
+def _under(db: Rdict, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(key, value) of every key that starts with ``prefix``, in key order."""
+    for key, value in db.items(from_key=prefix):
+        if not key.startswith(prefix):
+            return
+        yield key, value
+
+
+def _delete_under(db: Rdict, prefix: bytes) -> None:
+    """Drop every key that starts with ``prefix`` (one range tombstone)."""
+    db.delete_range(prefix, prefix[:-1] + bytes([prefix[-1] + 1]))
+
+
+def _position_key(topic: str, partition: int) -> bytes:
+    return POSITION_PREFIX + f"{topic}|{partition}".encode()
+
+
+def _positions(db: Rdict) -> Iterator[tuple[tuple[str, int], bytes]]:
+    """((topic, partition), stored value) of every source position kept in ``db``."""
+    for key, value in _under(db, POSITION_PREFIX):
+        topic, _, partition = key[len(POSITION_PREFIX):].decode().rpartition("|")
+        yield (topic, int(partition)), value
+
+
 def _open(path: Path) -> Rdict:
     opts = Options(raw_mode=True)
     opts.create_if_missing(True)
@@ -61,11 +85,9 @@ def _open(path: Path) -> Rdict:
 class StateStore:
     """Consents, agreements, counters and markers of one worker."""
 
-    def __init__(self, state_dir: str | Path, *, fresh_materialized: bool = False) -> None:
+    def __init__(self, state_dir: str | Path) -> None:
         self.dir = Path(state_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        if fresh_materialized and (self.dir / "materialized").exists():
-            shutil.rmtree(self.dir / "materialized")
         self.mat = _open(self.dir / "materialized")
         self.durable = _open(self.dir / "durable")
         counts = self.mat.get(COUNTS_KEY)
@@ -108,7 +130,7 @@ class StateStore:
             if agreement is not None:
                 agreements.append(agreement)
         for (topic, partition), pos in (positions or {}).items():
-            wb.put(POSITION_PREFIX + f"{topic}|{partition}".encode(), orjson.dumps([pos.next_offset, pos.digest.hex()]))
+            wb.put(_position_key(topic, partition), orjson.dumps([pos.next_offset, pos.digest.hex()]))
         wb.put(COUNTS_KEY, orjson.dumps([self.consent_count, self.agreement_count]))
         self.mat.write(wb)
         for a in agreements:
@@ -117,12 +139,9 @@ class StateStore:
     def source_positions(self) -> dict[tuple[str, int], SourcePosition]:
         """Where materialization stopped, per source topic partition."""
         out = {}
-        for key, value in self.mat.items(from_key=POSITION_PREFIX):
-            if not key.startswith(POSITION_PREFIX):
-                break
-            topic, _, partition = key[len(POSITION_PREFIX):].decode().rpartition("|")
+        for tp, value in _positions(self.mat):
             offset, digest = orjson.loads(value)
-            out[(topic, int(partition))] = SourcePosition(offset, bytes.fromhex(digest))
+            out[tp] = SourcePosition(offset, bytes.fromhex(digest))
         return out
 
     @staticmethod
@@ -138,10 +157,6 @@ class StateStore:
                 orjson.dumps({"p": c.purposes, "c": c.categories, "k": c.kind, "g": ts(c.granted_at),
                               "e": ts(c.expires_at), "w": ts(c.withdrawn_at)}), None)
 
-    def put_agreement(self, a: Agreement) -> None:
-        """Last write wins per recipient."""
-        self.apply([self.agreement_record(a)])
-
     def agreement(self, recipient_id: str) -> Agreement | None:
         """The current agreement of a recipient, if any."""
         if recipient_id not in self._agreements:
@@ -150,10 +165,6 @@ class StateStore:
                 self._agreements.clear()
             self._agreements[recipient_id] = agreement_from_store(raw) if raw is not None else None
         return self._agreements[recipient_id]
-
-    def put_consent(self, subject_hmac: str, c: Consent) -> None:
-        """Last write wins per (subject, recipient)."""
-        self.apply([self.consent_record(subject_hmac, c)])
 
     def consent(self, subject_hmac: str, recipient_id: str) -> dict[str, Any] | None:
         """The consent of a subject (by HMAC) for a recipient, if any: purposes ``p``, categories ``c``, kind ``k``,
@@ -186,37 +197,30 @@ class StateStore:
         today = _epoch_day(now)
         db = self.durable
         db.delete_range(b"d|", b"d|%05d|" % (today - DONE_DAYS + 1))
-        db.delete_range(b"done|", b"done}")  # markers of the earlier layout (one key per transfer, never dropped)
-        first_day = (dt.date(1970, 1, 1) + dt.timedelta(days=today - DAILY_KEEP_DAYS + 1)).isoformat()
-        this_year = (dt.date(1970, 1, 1) + dt.timedelta(days=today)).year
+        _delete_under(db, b"done|")  # markers of the earlier layout (one key per transfer, never dropped)
+        epoch = dt.date(1970, 1, 1)
+        first_day = (epoch + dt.timedelta(days=today - DAILY_KEEP_DAYS + 1)).isoformat()
+        first_year = str((epoch + dt.timedelta(days=today)).year - 1)
         gone = {"daily_sets": 0, "ytd_sets": 0}
         old = []
-        for key in db.keys(from_key=b"n|"):
-            if not key.startswith(b"n|"):
-                break
+        for key, _ in _under(db, b"n|"):  # set names: daily|<recipient>|<YYYY-MM-DD>, cb|<YYYY>|<pi|spi>
             name = key[2:].decode()
             kind, _, rest = name.partition("|")
             if kind == "daily" and rest.rpartition("|")[2] < first_day:
                 old.append(("daily_sets", name))
-            elif kind == "cb" and rest.partition("|")[0].isdigit() and int(rest.partition("|")[0]) < this_year - 1:
+            elif kind == "cb" and rest.partition("|")[0] < first_year:
                 old.append(("ytd_sets", name))
         for what, name in old:
-            for kind in (b"s|", b"x|"):  # members, and per-transfer counts of unnamed ones
-                prefix = kind + f"{name}|".encode()
-                db.delete_range(prefix, prefix[:-1] + b"}")
+            _delete_under(db, f"s|{name}|".encode())  # members
+            _delete_under(db, f"x|{name}|".encode())  # per-transfer counts of unnamed ones
             db.delete(f"n|{name}".encode())
             gone[what] += 1
         return gone
 
     def disk_bytes(self) -> dict[str, int]:
         """Live SST bytes of each store (what retention bounds)."""
-        out = {}
-        for name, db in (("materialized", self.mat), ("durable", self.durable)):
-            try:
-                out[name] = int(db.property_int_value("rocksdb.live-sst-files-size") or 0)
-            except Exception:  # noqa: BLE001 - a property some RocksDB builds lack
-                out[name] = 0
-        return out
+        return {name: int(db.property_int_value("rocksdb.live-sst-files-size") or 0)
+                for name, db in (("materialized", self.mat), ("durable", self.durable))}
 
     def set_size(self, name: str) -> int:
         """Members of a counter set."""
@@ -242,9 +246,10 @@ class StateStore:
         if source is not None:
             xkey = f"x|{name}|{source}".encode()
             before = self.durable.get(xkey)
-            delta -= int(before) if before is not None else 0
-            if before is None and not extra or before == str(extra).encode():
-                xkey = None  # nothing to record
+            prev = int(before) if before is not None else 0
+            delta -= prev
+            if extra == prev:
+                xkey = None  # this transfer's unnamed count is already in
         if changes is not None and (new or xkey is not None):
             changes.append((name, new, source if xkey is not None else None, extra))
         size = self.set_size(name) + delta
@@ -270,17 +275,11 @@ class StateStore:
 
     def set_counter_position(self, topic: str, partition: int, next_offset: int) -> None:
         """Where reading the shared counter topic stopped (updates are unions: re-reading is harmless)."""
-        self.durable[POSITION_PREFIX + f"{topic}|{partition}".encode()] = str(next_offset).encode()
+        self.durable[_position_key(topic, partition)] = str(next_offset).encode()
 
     def counter_positions(self) -> dict[tuple[str, int], int]:
         """Next offset to read per partition of the shared counter topic."""
-        out = {}
-        for key, value in self.durable.items(from_key=POSITION_PREFIX):
-            if not key.startswith(POSITION_PREFIX):
-                break
-            topic, _, partition = key[len(POSITION_PREFIX):].decode().rpartition("|")
-            out[(topic, int(partition))] = int(value)
-        return out
+        return {tp: int(value) for tp, value in _positions(self.durable)}
 
     def daily_history(self, recipient_id: str, day: dt.date, days: int = 7) -> list[int]:
         """Distinct-subject counts of the previous ``days`` days that had any traffic."""

@@ -4,8 +4,10 @@ beginning whenever the topics no longer hold what the store applied (real embedd
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -35,6 +37,14 @@ def _topics(bootstrap: str) -> dict[str, str]:
                verdicts=f"r{n}.verdicts", alerts=f"r{n}.alerts", dlq=f"r{n}.dlq", counters=f"r{n}.counters")
     ensure_topics(Settings(broker=f"kafka://{bootstrap}", partitions=2, topics=t))
     return {"consents": t.consents, "agreements": t.agreements, "counters": t.counters}
+
+
+@contextlib.contextmanager
+def _restarted_broker(topics: dict[str, str]) -> Iterator[EmbeddedBroker]:
+    """Another embedded broker with the same topics, empty: what a restarted in-memory broker looks like."""
+    with EmbeddedBroker(free_port()) as other:
+        ensure_topics(Settings(broker=other.url, partitions=2, topics=Topics(**topics)))
+        yield other
 
 
 def _consent(user: str, rid: str = "r1", withdrawn: bool = False) -> bytes:
@@ -130,9 +140,7 @@ def test_restart_against_a_broker_that_lost_its_topics_drops_consents_it_no_long
     topics = _topics(broker.bootstrap)
     _produce(broker.bootstrap, topics, range(100), agreements=("r1",))
     _load(broker.bootstrap, topics, tmp_path, scanner_)[1].close()
-    with EmbeddedBroker(free_port()) as other:
-        ensure_topics(Settings(broker=other.url, partitions=2, topics=Topics(
-            consents=topics["consents"], agreements=topics["agreements"], counters=topics["counters"])))
+    with _restarted_broker(topics) as other:
         # same topic names; more records than before, so every stored offset exists there, holding other records
         _produce(other.bootstrap, topics, range(1000, 1300), agreements=("r9",))
         after, state, metrics = _load(other.bootstrap, topics, tmp_path, scanner_)
@@ -149,9 +157,7 @@ def test_restart_against_empty_topics_rebuilds_after_a_bounded_wait(broker, scan
     topics = _topics(broker.bootstrap)
     _produce(broker.bootstrap, topics, range(40), agreements=("r1",))
     _load(broker.bootstrap, topics, tmp_path, scanner_)[1].close()
-    with EmbeddedBroker(free_port()) as other:
-        ensure_topics(Settings(broker=other.url, partitions=2, topics=Topics(
-            consents=topics["consents"], agreements=topics["agreements"], counters=topics["counters"])))
+    with _restarted_broker(topics) as other:
         after, state, _ = _load(other.bootstrap, topics, tmp_path, scanner_)
     assert after.rebuild_reason == "source_changed"
     assert (state.consent_count, state.agreement_count) == (0, 0)

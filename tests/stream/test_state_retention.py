@@ -6,19 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from stream.state import DAILY_KEEP_DAYS, DONE_DAYS, StateStore
+from stream.state import DAILY_KEEP_DAYS, DONE_DAYS, StateStore, _under
 
 DAY = 86400.0
 PAYLOAD = [{"user_id": "u1", "手机号": "13812345678"}, {"user_id": "u2", "手机号": "13987654321"}]
 
 
 def _keys(state: StateStore, prefix: bytes) -> list[bytes]:
-    out = []
-    for k in state.durable.keys(from_key=prefix):
-        if not k.startswith(prefix):
-            break
-        out.append(k)
-    return out
+    return [k for k, _ in _under(state.durable, prefix)]
 
 
 def test_done_markers_hold_for_their_buckets_and_are_dropped_after(tmp_path) -> None:
