@@ -288,13 +288,25 @@ def _import_rows(path: Path, fh: Any) -> Iterator[tuple[int, Any, str | None]]:
         yield reader.line_num, rec, None
 
 
+def _import_destination(rec: Any, kind: str | None, topics: Any) -> tuple[str, bytes]:
+    """(topic, key) for a validated consent or agreement record; raises ``BadInput``."""
+    from stream.records import AGREEMENT_SCHEMA, parse_agreement, parse_consent
+
+    if kind is None:
+        kind = "agreements" if isinstance(rec, dict) and rec.get("schema") == AGREEMENT_SCHEMA else "consents"
+    if kind == "agreements":
+        return topics.agreements, parse_agreement(rec).recipient_id.encode()
+    c = parse_consent(rec)
+    return topics.consents, f"{c.subject_kind}|{c.recipient_id}".encode()  # no raw identifier in Kafka keys
+
+
 def cmd_consents_import(args: Any) -> int:
     """``piplwatch consents import FILE``: validate every record and produce the valid ones, streaming (a file of
     millions of consents needs no more memory than one); each bad record is reported with its line."""
     import orjson
     from kafka import KafkaProducer
 
-    from stream.records import AGREEMENT_SCHEMA, BadInput, parse_agreement, parse_consent
+    from stream.records import BadInput
     from stream.topics import ensure_topics
 
     path = Path(args.file)
@@ -305,15 +317,8 @@ def cmd_consents_import(args: Any) -> int:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             for n, rec, error in _import_rows(path, fh):
                 if error is None:
-                    kind = args.kind or ("agreements" if isinstance(rec, dict) and rec.get("schema") == AGREEMENT_SCHEMA
-                                         else "consents")
                     try:
-                        if kind == "agreements":
-                            topic, key = settings.topics.agreements, parse_agreement(rec).recipient_id.encode()
-                        else:
-                            c = parse_consent(rec)
-                            # keyed without the subject's value: no raw identifier in Kafka keys
-                            topic, key = settings.topics.consents, f"{c.subject_kind}|{c.recipient_id}".encode()
+                        topic, key = _import_destination(rec, args.kind, settings.topics)
                     except BadInput as exc:
                         error = str(exc)
                 if error is not None:
