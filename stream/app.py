@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from detectors import DetectorConfig, Scanner
 from detectors.redact import load_hmac_key
 from stream.judge import Judge, counter_records, dumps
-from stream.materialize import Materializer
+from stream.state.materialize import Materializer
 from stream.metrics import PiplwatchMetrics
 from stream.outputs import OutputProducer
 from stream.settings import Settings
@@ -88,7 +88,7 @@ class Runtime:
                                       client_kwargs=settings.aiokafka_kwargs())
         self.started = asyncio.Event()
         self.recent_alerts: list[dict[str, Any]] = []
-        from stream.summary import LiveSummary
+        from stream.web.summary import LiveSummary
 
         self.summary = LiveSummary()
         self._stopping = False
@@ -97,7 +97,7 @@ class Runtime:
 
     async def start(self) -> None:
         """Start the materializer and the web server (metrics, API, dashboard)."""
-        from stream.web import start_web
+        from stream.web.server import start_web
 
         await self.materializer.start()
         await self.outputs.start()

@@ -19,7 +19,7 @@ from stream.authz.engine import VERDICTS, load_rules
 from stream.records import CHANNELS, DLQ_REASONS
 
 MAX_RECIPIENT_LABELS = 50
-#: how a worker start loaded consents and agreements (``stream.materialize``)
+#: how a worker start loaded consents and agreements (``stream.state.materialize``)
 STATE_LOADS = ("resume", "empty_store", "requested", "source_changed", "partitions_changed")
 DETECTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)

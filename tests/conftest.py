@@ -58,7 +58,7 @@ def judge_env(tmp_path, scanner):
     import orjson
 
     from stream.judge import Judge
-    from stream.materialize import apply_record
+    from stream.state.materialize import apply_record
     from stream.state import StateStore
 
     state = StateStore(tmp_path / "state")
@@ -102,7 +102,7 @@ def judge_env(tmp_path, scanner):
 @pytest.fixture(scope="module")
 def broker():
     """A real embedded broker (Tansu) on a free loopback port, one per test module."""
-    from stream.broker import EmbeddedBroker, free_port
+    from stream.dev.broker import EmbeddedBroker, free_port
 
     b = EmbeddedBroker(free_port()).start()
     yield b

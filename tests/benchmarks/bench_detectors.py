@@ -104,7 +104,7 @@ def main() -> int:
         ner_note = (f"NER stage, benchmark records: {st.records_to_ner}/{st.records} ({st.records_to_ner / max(1, st.records):.1%}) "
                     f"reached the model, {st.windows} windows, {st.chars_to_ner / max(1, st.records):.0f} chars/record; "
                     f"field-rule findings {st.rule_findings}, model findings {st.ner_findings}")
-        from stream.simulator import Simulator
+        from stream.dev.simulator import Simulator
 
         demo = Simulator(seed=2016)
         before = (st.records, st.records_to_ner, st.chars_to_ner)

@@ -23,8 +23,8 @@ import orjson  # noqa: E402
 
 from detectors import Scanner  # noqa: E402
 from stream.judge import Judge  # noqa: E402
-from stream.materialize import apply_record  # noqa: E402
-from stream.simulator import Simulator  # noqa: E402
+from stream.state.materialize import apply_record  # noqa: E402
+from stream.dev.simulator import Simulator  # noqa: E402
 from stream.state import StateStore  # noqa: E402
 
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import orjson  # noqa: E402
 
 from detectors import Scanner  # noqa: E402
-from stream.materialize import store_record  # noqa: E402
+from stream.state.materialize import store_record  # noqa: E402
 from stream.state import SourcePosition, StateStore  # noqa: E402
 
 BASE = {"schema": "piplwatch.consent/v1", "recipient_id": "r-adnet", "purposes": ["marketing"],
@@ -53,8 +53,8 @@ def restarts(n: int, scanner: Scanner) -> int:
 
     from kafka import KafkaProducer
 
-    from stream.broker import EmbeddedBroker, free_port
-    from stream.materialize import Materializer
+    from stream.dev.broker import EmbeddedBroker, free_port
+    from stream.state.materialize import Materializer
     from stream.settings import Settings, Topics
     from stream.topics import ensure_topics
 

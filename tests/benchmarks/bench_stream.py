@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 import orjson  # noqa: E402
 from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
 
-from stream.broker import EmbeddedBroker, free_port  # noqa: E402
+from stream.dev.broker import EmbeddedBroker, free_port  # noqa: E402
 from stream.settings import Settings, Topics  # noqa: E402
-from stream.simulator import Simulator  # noqa: E402
+from stream.dev.simulator import Simulator  # noqa: E402
 from stream.topics import ensure_topics  # noqa: E402
 
 T = Topics()
@@ -105,7 +105,7 @@ def judge_alone(msgs: list[tuple[bytes, bytes]], agreements: list, consents: lis
     from detectors import Scanner
     from detectors.redact import load_hmac_key
     from stream.judge import Judge
-    from stream.materialize import apply_record
+    from stream.state.materialize import apply_record
     from stream.state import StateStore
 
     scanner = Scanner(hmac_key=load_hmac_key(key))

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stream.broker import free_port
+from stream.dev.broker import free_port
 from stream.settings import Settings
 from stream.topics import ensure_topics
 from tests.deploy.test_monitoring_config import dashboard_exprs

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stream.settings import Settings
-from stream.simulator import Simulator
+from stream.dev.simulator import Simulator
 from stream.topics import ensure_topics
 from tests.stream.harness import TOPICS, WorkerProc, producer, raw_identifier_leaks, send_json, transfer
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import orjson
 from kafka import KafkaConsumer, KafkaProducer
 
-from stream.broker import free_port
+from stream.dev.broker import free_port
 from stream.settings import Topics
 
 ROOT = Path(__file__).resolve().parents[2]

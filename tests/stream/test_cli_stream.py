@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from stream.broker import free_port
+from stream.dev.broker import free_port
 from tests.stream.harness import TOPICS, raw_identifier_leaks, read_topic
 
 pytestmark = pytest.mark.broker
@@ -112,7 +112,7 @@ def test_cli_demo_runs_alerts_and_stops_cleanly_leaving_no_raw_identifiers(tmp_p
         if f.is_file() and f.name != "hmac.key":
             texts[str(f)] = f.read_bytes().decode("utf-8", errors="ignore")
             state_files.add(str(f))
-    from stream.simulator import Simulator
+    from stream.dev.simulator import Simulator
 
     raws = {p.mobile for p in Simulator().people} | {p.id_number for p in Simulator().people}
     for where, text in texts.items():

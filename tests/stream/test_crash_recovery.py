@@ -10,7 +10,7 @@ import pytest
 
 from stream.app import BATCH_MAX
 from stream.settings import Settings
-from stream.simulator import Simulator
+from stream.dev.simulator import Simulator
 from stream.topics import ensure_topics
 from tests.stream.harness import TOPICS, WorkerProc, producer, read_topic
 

@@ -44,7 +44,7 @@ def test_batched_outputs_are_all_acknowledged_keyed_and_on_the_default_partition
 
 
 def test_outputs_survive_a_broker_outage_and_are_sent_again_after_it() -> None:
-    from stream.broker import EmbeddedBroker, free_port
+    from stream.dev.broker import EmbeddedBroker, free_port
 
     port = free_port()
     first = EmbeddedBroker(port).start()

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from stream.simulator import Simulator
+from stream.dev.simulator import Simulator
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "stream" / "schemas"
 
@@ -37,7 +37,7 @@ def test_schemas_simulator_inputs_are_valid(sim) -> None:
 
 def test_schemas_judge_outputs_are_valid(sim, judge_env) -> None:
     from stream.judge import counter_record
-    from stream.materialize import apply_record
+    from stream.state.materialize import apply_record
 
     ags, cons = sim.setup()
     for a in ags:

@@ -16,8 +16,8 @@ from prometheus_client import CollectorRegistry
 
 from detectors import Scanner
 from stream import materialize
-from stream.broker import EmbeddedBroker, free_port
-from stream.materialize import Materializer
+from stream.dev.broker import EmbeddedBroker, free_port
+from stream.state.materialize import Materializer
 from stream.metrics import PiplwatchMetrics
 from stream.settings import Settings, Topics
 from stream.state import StateStore

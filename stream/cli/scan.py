@@ -6,32 +6,16 @@ stderr with file and line number and does not stop the rest of the file.
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
 import os
 import sys
-from dataclasses import dataclass
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from detectors import DetectorConfig, Finding, Scanner
+from detectors.readers import InputError, Record, iter_records
 
 PROGRESS_MIN_BYTES = 1 << 20
-
-
-@dataclass
-class Record:
-    """One unit of output."""
-
-    source: str
-    line: int
-    id: Any
-    data: Any  # str (plain text) or a JSON-like object
-
-
-class InputError(Exception):
-    """A problem with one line or file, reported as one line on stderr."""
 
 
 def _open(path: str) -> tuple[str, IO[bytes]]:
@@ -46,70 +30,6 @@ def _open(path: str) -> tuple[str, IO[bytes]]:
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
 
-
-def _kind(name: str, head: bytes) -> str:
-    low = name.lower()
-    if low.endswith((".jsonl", ".ndjson")):
-        return "jsonl"
-    if low.endswith(".csv"):
-        return "csv"
-    if low.endswith(".json"):
-        return "json"
-    if low.endswith((".txt", ".log", ".md")):
-        return "text"
-    stripped = head.lstrip()
-    if stripped.startswith(b"{"):
-        return "jsonl"
-    if stripped.startswith(b"["):
-        return "json"
-    return "text"
-
-
-def iter_records(name: str, raw: bytes, errors: list[str]) -> Iterator[Record]:
-    """Records of one input, in order; bad lines are appended to ``errors`` and skipped."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{name}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
-    kind = _kind(name, raw[:64])
-    if kind == "jsonl":
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.append(f"{name}:{n}: malformed JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if isinstance(obj, dict) and ("text" in obj or "payload" in obj):
-                if "text" in obj and not isinstance(obj["text"], str):
-                    errors.append(f"{name}:{n}: \"text\" must be a string")
-                    continue
-                yield Record(name, n, obj.get("id", n), obj["text"] if "text" in obj else obj["payload"])
-            else:
-                yield Record(name, n, n, obj)
-    elif kind == "json":
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{name}:{exc.lineno}: malformed JSON ({exc.msg})") from None
-        for i, item in enumerate(obj if isinstance(obj, list) else [obj], 1):
-            yield Record(name, i, item.get("id", i) if isinstance(item, dict) else i, item)
-    elif kind == "csv":
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames:
-            raise InputError(f"{name}: CSV without a header line")
-        for row in reader:
-            n = reader.line_num
-            if None in row:
-                errors.append(f"{name}:{n}: more fields than the header")
-                row.pop(None)
-            yield Record(name, n, row.get("id", n), {k: v for k, v in row.items() if v})
-    else:
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                yield Record(name, n, n, line)
 
 
 def _table(rec: Record, findings: list[Finding], out: IO[str]) -> None:

@@ -1,4 +1,8 @@
-"""The ``piplwatch`` command line. Heavy imports (Faust, spaCy) happen inside the subcommands."""
+"""The ``piplwatch`` command line. Heavy imports (Faust, spaCy) happen inside the subcommands.
+
+One module per group of subcommands: ``scan`` (files), ``worker`` (worker, broker, simulate, dashboard),
+``demo``, ``consents``; ``common`` holds the argument types and Kafka options they share.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import os
 import sys
 from typing import Sequence
 
-from stream.cli_types import bounded
+from stream.cli.common import bounded
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,6 +24,8 @@ _score = bounded(float, 0.0, 1.0)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
+    from stream.cli import consents, demo, worker
+
     p = _Parser(prog="piplwatch", description="Catch unauthorized transfers of Chinese personal information.")
     p.add_argument("--version", action="version", version="piplwatch 0.1.0")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
@@ -33,9 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-ner", action="store_true", help="pattern detectors only (no NER model)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    from stream.commands import add_stream_commands
-
-    add_stream_commands(sub)
+    worker.add_commands(sub)
+    demo.add_commands(sub)
+    consents.add_commands(sub)
     return p
 
 
@@ -47,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.cmd == "scan":
-            from stream.scan_cli import InputError, run
+            from detectors.readers import InputError
+            from stream.cli.scan import run
 
             try:
                 return run(args)

@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from detectors import Scanner
 from stream.records import BadInput, parse_agreement, parse_consent, parse_counter, parse_json
-from stream.state import SourcePosition, StateStore
+from stream.state.store import SourcePosition, StateStore
 
 logger = logging.getLogger(__name__)
 MAX_STATE_RECORD_BYTES = 1 << 20

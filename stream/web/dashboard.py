@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from stream.summary import BUCKET_SECONDS, BUCKETS, TIERS, TOP_RECIPIENTS, alert_view, rule_texts
-from stream.web import STATIC
+from stream.web.summary import BUCKET_SECONDS, BUCKETS, TIERS, TOP_RECIPIENTS, alert_view, rule_texts
+from stream.web.server import STATIC
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,113 @@
+"""``piplwatch worker``, ``broker``, ``simulate`` and ``dashboard``: running the monitor and its companions."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from stream.cli.common import kafka_options, port, positive, raise_on_sigterm, settings_from
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``broker``, ``worker``, ``simulate`` and ``dashboard``."""
+    b = sub.add_parser("broker", help="run the embedded Kafka-compatible broker on 127.0.0.1")
+    b.add_argument("--port", type=port, default=9092)
+    b.set_defaults(func=cmd_broker)
+
+    w = sub.add_parser("worker", help="run the monitor against a broker (creates missing topics)")
+    kafka_options(w)
+    w.add_argument("--state-dir", default=None, help="local state (default .piplwatch/state/worker-PORT)")
+    w.add_argument("--web-port", type=port, default=int(os.environ.get("PIPLWATCH_WEB_PORT", "9464")),
+                   help="/metrics and dashboard port (loopback)")
+    w.add_argument("--web-bind", default=os.environ.get("PIPLWATCH_WEB_BIND", "127.0.0.1"))
+    w.add_argument("--hmac-key-file", default=os.environ.get("PIPLWATCH_HMAC_KEY_FILE"))
+    w.add_argument("--partitions", type=int, default=int(os.environ.get("PIPLWATCH_PARTITIONS", "4")))
+    w.add_argument("--no-ner", action="store_true", help="pattern detectors and field rules only")
+    w.add_argument("--rebuild-state", action="store_true", default=os.environ.get("PIPLWATCH_REBUILD_STATE") == "1",
+                   help="read consents and agreements from the beginning instead of resuming the stored state")
+    w.add_argument("--print-alerts", action="store_true", help="print one line per alert on stdout")
+    w.add_argument("--loglevel", default="warning", choices=("debug", "info", "warning", "error"))
+    w.set_defaults(func=cmd_worker)
+
+    s = sub.add_parser("simulate", help="produce agreements, consents and a mix of transfers")
+    kafka_options(s)
+    s.add_argument("--rate", type=positive, default=20.0, help="transfers per second (0 = as fast as possible)")
+    s.add_argument("--count", type=int, default=None)
+    s.add_argument("--duration", type=positive, default=None, help="seconds")
+    s.add_argument("--seed", type=int, default=2016)
+    s.add_argument("--no-setup", action="store_true", help="do not produce agreements and consents")
+    s.set_defaults(func=cmd_simulate)
+
+    db = sub.add_parser("dashboard", help="serve the live dashboard for a deployment, from Prometheus (+ alerts topic)")
+    db.add_argument("--prometheus", required=True, help="Prometheus base URL, e.g. http://127.0.0.1:9090")
+    db.add_argument("--port", type=port, default=9465)
+    db.add_argument("--bind", default="127.0.0.1")
+    kafka_options(db)
+    db.add_argument("--no-alerts", action="store_true", help="do not read piplwatch.alerts from Kafka")
+    db.set_defaults(func=cmd_dashboard)
+
+
+def cmd_broker(args: Any) -> int:
+    """``piplwatch broker``."""
+    from stream.dev.broker import EmbeddedBroker
+
+    raise_on_sigterm()
+    with EmbeddedBroker(args.port) as broker:
+        print(f"embedded broker (Tansu, memory storage) on {broker.url}; Ctrl-C stops it", flush=True)
+        try:
+            while broker.proc and broker.proc.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_worker(args: Any) -> int:
+    """``piplwatch worker``."""
+    from stream.app import run_worker
+
+    if not args.hmac_key_file and not os.environ.get("PIPLWATCH_HMAC_KEY"):
+        print("piplwatch worker: set --hmac-key-file or PIPLWATCH_HMAC_KEY_FILE (consents are joined through a keyed"
+              " HMAC; every worker needs the same key)", file=sys.stderr)
+        return 2
+    state = Path(args.state_dir or f".piplwatch/state/worker-{args.web_port}")
+    settings = settings_from(args, state_dir=state, web_port=args.web_port, web_bind=args.web_bind,
+                         hmac_key_file=args.hmac_key_file, partitions=args.partitions, ner=not args.no_ner,
+                         print_alerts=args.print_alerts, rebuild_state=args.rebuild_state)
+    return run_worker(settings, loglevel=args.loglevel)
+
+
+def cmd_simulate(args: Any) -> int:
+    """``piplwatch simulate``."""
+    from stream.dev.simulator import produce
+    from stream.topics import ensure_topics
+
+    settings = settings_from(args)
+    ensure_topics(settings)
+    n = produce(settings.bootstrap, settings.topics, seed=args.seed, rate=args.rate, count=args.count,
+                duration=args.duration, setup=not args.no_setup, kafka_kwargs=settings.kafka_python_kwargs())
+    print(f"produced {n} transfers to {settings.topics.transfers}")
+    return 0
+
+
+def cmd_dashboard(args: Any) -> int:
+    """``piplwatch dashboard``."""
+    import asyncio
+
+    from stream.web.dashboard import serve
+
+    if not args.prometheus.startswith(("http://", "https://")):
+        print(f"piplwatch dashboard: --prometheus must be an http(s) URL, got {args.prometheus!r}", file=sys.stderr)
+        return 2
+    settings = settings_from(args)
+    raise_on_sigterm()
+    try:
+        asyncio.run(serve(args.prometheus, args.bind, args.port, None if args.no_alerts else settings.bootstrap,
+                          settings.topics.alerts, settings.aiokafka_kwargs()))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
