@@ -14,7 +14,7 @@ from libc.string cimport memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_KIND, PyUnicode_DATA, PyUnicode_READ, PyUnicode_GET_LENGTH, PyUnicode_1BYTE_KIND
 
-from detectors.base import Boundary, Check, Finding
+from detectors.base import Boundary, Check, make_finding
 from detectors.normalize import _FOLD
 from detectors.redact import MASK as _MASK_PY
 from detectors.taxonomy import sensitivity_of
@@ -46,13 +46,8 @@ def needs_fold(str text):
         if _folds(PyUnicode_READ(kind, data, i)):
             return True
     return False
-cdef object _new_tuple = tuple.__new__
-cdef object _FINDING = Finding
 
 # the engine's windows (bytes), kept in step with engine.py by ScanCore.__init__
-cdef int WINDOW_BEFORE = 48
-cdef int WINDOW_AFTER = 12
-cdef int GATED_MAX_LEN = 72
 
 
 cdef class HitBuffer:
@@ -139,7 +134,11 @@ cdef int _cmp_start(const void* a, const void* b) noexcept nogil:
 
 
 cdef class ScanCore:
-    cdef object scanner
+    """The hot path over one ``detectors.plan.ScanPlan`` (it reads nothing else)."""
+    cdef object plan
+    cdef int window_before
+    cdef int window_after
+    cdef int gated_max_len
     cdef object db
     cdef object gdbs
     cdef int n_main
@@ -180,22 +179,24 @@ cdef class ScanCore:
         self.kw_det = NULL
         self.det_prio = self.det_gated = self.det_fail_ok = self.det_attrs = NULL
 
-    def __init__(self, scanner, int window_before, int window_after, int gated_max_len):
-        global WINDOW_BEFORE, WINDOW_AFTER, GATED_MAX_LEN
+    def __init__(self, plan):
         cdef int i, d
         cdef unsigned char c
-        WINDOW_BEFORE, WINDOW_AFTER, GATED_MAX_LEN = window_before, window_after, gated_max_len
-        self.scanner = scanner
-        self.db = scanner._db
-        self.gdbs = scanner._gdbs
-        self.dets = list(scanner.detectors)
+        self.plan = plan
+        self.window_before = plan.window_before
+        self.window_after = plan.window_after
+        self.gated_max_len = plan.gated_max_len
+        self.db = plan.db
+        self.gdbs = dict(plan.gated)
+        self.dets = list(plan.detectors)
         self.n_dets = len(self.dets)
-        self.n_main = scanner._n_main
-        self.n_kws = len(scanner._kws)
+        self.n_main = plan.n_main
+        self.n_kws = len(plan.keywords)
         # one table row per pattern: the main database's first, then each gated detector's (from gated_base[d])
-        rows = [(di, p, wrapped, True) for di, p, wrapped in scanner._pats]
+        rows = [(di, p, wrapped, True) for di, p, wrapped in plan.patterns]
         self.gated_base = {}
-        for d, (entries, _) in scanner._gdbs.items():
+        gated_dets = plan.gated_detectors
+        for d, (entries, _) in plan.gated.items():
             self.gated_base[d] = len(rows)
             rows += [(di, p, wrapped, False) for di, p, wrapped in entries]
         self.pats = [p for _, p, _, _ in rows]
@@ -232,12 +233,12 @@ cdef class ScanCore:
                 for c in p.start_anchor[1].encode():
                     self.pat_class[i * 256 + c] = 1
         memset(self.kw_det, 0, max(1, self.n_kws * self.n_dets))
-        for i, dets in enumerate(scanner._kw_dets):
+        for i, dets in enumerate(plan.keyword_detectors):
             for d in dets:
                 self.kw_det[i * self.n_dets + d] = 1
         for i, det in enumerate(self.dets):
-            self.det_prio[i] = scanner._prio[i]
-            self.det_gated[i] = 1 if i in scanner._gated_dets else 0
+            self.det_prio[i] = plan.priority[i]
+            self.det_gated[i] = 1 if i in gated_dets else 0
             self.det_fail_ok[i] = 1 if det.SCORES_FAILED_CHECKS else 0
             self.det_attrs[i] = 1 if det.HAS_ATTRIBUTES else 0
         memset(self.forbidden, 0, sizeof(self.forbidden))
@@ -251,14 +252,14 @@ cdef class ScanCore:
         self.checks = [det.check for det in self.dets]
         self.scores = [det.score for det in self.dets]
         self.normalizers = [det.normalize for det in self.dets]
-        self.thresholds = list(scanner._thresholds)
+        self.thresholds = list(plan.thresholds)
         self.entities = [det.entity for det in self.dets]
         self.names = [det.name for det in self.dets]
         self.masked = [det.MASKED for det in self.dets]
-        self.classes = list(scanner._classes)
+        self.classes = list(plan.classes)
         # KeyedHasher.__call__ without its Python frame: the same two state copies (tests compare the HMACs)
-        self.inner = [h._inner for h in scanner._hashers]
-        self.outer = [h._outer for h in scanner._hashers]
+        self.inner = [h._inner for h in plan.hashers]
+        self.outer = [h._outer for h in plan.hashers]
         self.hits = HitBuffer()
         self.ghits = HitBuffer()
 
@@ -283,8 +284,8 @@ cdef class ScanCore:
         return i
 
     cdef bint _context(self, const int* kws, int n_kw, int det, int s, int e, int seg_start) noexcept:
-        cdef int lo = s - WINDOW_BEFORE
-        cdef int hi = e + WINDOW_AFTER
+        cdef int lo = s - self.window_before
+        cdef int hi = e + self.window_after
         cdef int i, ks, ke
         if lo < seg_start:
             lo = seg_start
@@ -300,7 +301,7 @@ cdef class ScanCore:
         return False
 
     def scan_segments(self, str text, list segs, list byte_segs=None):
-        """``Scanner._scan_segments``: (segment start, value start, field path) string offsets, sorted."""
+        """``Scanner._scan_segments_py``, compiled: (segment start, value start, field path) string offsets, sorted."""
         cdef int i, j, k, n_hits, idx, s, e, d, n, n_cands, n_best, n_kept, cap
         cdef int seg_i, seg_start, val_start, lo, hi, mid, n_segs, base
         cdef const unsigned char* buf
@@ -355,7 +356,7 @@ cdef class ScanCore:
                                 gated_order.append((i, d))
                 else:
                     if self.pat_som[idx] == 1:
-                        s = self.scanner._recover_start(padded, self.pats[idx], e)
+                        s = self.plan.recover_start(padded, self.pats[idx], e)
                         if s < 0:
                             continue
                     elif self.pat_som[idx] == 2:
@@ -381,10 +382,10 @@ cdef class ScanCore:
                                if self.kw_det[kws[3 * j] * self.n_dets + d])
                 regions = []
                 for ks, ke in spans:
-                    lo = ks - WINDOW_AFTER - GATED_MAX_LEN
+                    lo = ks - self.window_after - self.gated_max_len
                     if lo < 0:
                         lo = 0
-                    hi = ke + WINDOW_BEFORE + GATED_MAX_LEN
+                    hi = ke + self.window_before + self.gated_max_len
                     if hi > n:
                         hi = n
                     last = regions[len(regions) - 1] if regions else None  # (no negative indexing here)
@@ -440,7 +441,7 @@ cdef class ScanCore:
             for i in range(n_cands):
                 cands[i].key = (<long long>self.det_prio[cands[i].det] << 32) + i
             qsort(cands, n_cands, sizeof(Cand), _cmp_cand)
-            allow = self.scanner.config.allow_list
+            allow = self.plan.allow_list
             may_skip = not allow
             best = <Best*>malloc(n_cands * sizeof(Best))
             if best == NULL:
@@ -558,7 +559,7 @@ cdef class ScanCore:
         if attrs:
             sensitivity = sensitivity_of(sensitivity, attrs)
         entity = self.entities[d]
-        return _new_tuple(_FINDING, (
+        return make_finding((
             entity, s - val_start, e - val_start, round(score, 3), self.names[d], preview(value, entity),
             _hmac(self.inner[d], self.outer[d], norm), sensitivity, category, self.masked[d], seg[2],
             _CHECK_VALUE[check], ctx, attrs,

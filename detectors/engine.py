@@ -19,11 +19,10 @@ import re
 import warnings
 from typing import Any, Iterable, Iterator, Sequence
 
-import hyperscan
-
-from detectors.base import Boundary, Check, Detector, Finding, Pattern, new_finding
+from detectors.base import Boundary, Check, Detector, Finding, Pattern, make_finding
 from detectors.config import DetectorConfig
 from detectors.normalize import fold
+from detectors.plan import ScanPlan, build_plan, char_start
 from detectors.redact import KeyedHasher, load_hmac_key, preview
 from detectors.registry import build_registry
 from detectors.structured import leaves as flatten_leaves
@@ -36,10 +35,6 @@ except ImportError:  # pragma: no cover - a build without the compiled core runs
 
 logger = logging.getLogger(__name__)
 
-WINDOW_BEFORE = 48  # bytes: ~16 CJK characters or 48 ASCII characters
-WINDOW_AFTER = 12
-SHORT_KEYWORD = 4
-GATED_MAX_LEN = 72  # bytes: the longest context-mandatory match (a 64-hex digest, a dated Chinese DOB)  # ASCII keywords this short need non-letter neighbours ("ip" not in "zip")
 _DIGITS = frozenset(b"0123456789")
 _ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _MASKS = frozenset(b"*#")
@@ -61,21 +56,6 @@ def _on_match(idx: int, start: int, end: int, flags: int, hits: Any) -> None:
     hits.append((idx, start, end))
 
 
-_WRAP = {Boundary.DIGIT: b"[^0-9]", Boundary.ALNUM: b"[^0-9A-Za-z]"}
-
-
-def _wrappable(p: Pattern) -> bool:
-    """ASCII patterns with a digit/letter boundary get it encoded in the regex (one consumed byte per side)."""
-    return p.boundary in _WRAP and p.regex.isascii()
-
-
-def _expr(p: Pattern, wrapped: bool) -> bytes:
-    if not wrapped:
-        return p.regex.encode()
-    w = _WRAP[p.boundary]
-    return w + b"(?:" + p.regex.encode() + b")" + w
-
-
 class Scanner:
     """Finds Chinese personal information in text and structured payloads.
 
@@ -91,74 +71,14 @@ class Scanner:
         dets += [DenyListDetector(e, v) for e, v in self.config.deny_list.items() if v]
         self.detectors = dets
         self.ner = ner
-        # per-detector constants used on every finding
-        self._classes = [classify(d.entity) for d in dets]
-        self._prio = [d.PRIORITY for d in dets]
-        self._thresholds = [self.config.threshold(d.entity) for d in dets]  # the config is read once, here
         self._kind_hashers: dict[str, KeyedHasher] = {}
-        self._hashers = [self._hasher(d.SUBJECT_KIND or d.entity) for d in dets]
-        self._build()
-        self._core = ScanCore(self, WINDOW_BEFORE, WINDOW_AFTER, GATED_MAX_LEN) if ScanCore is not None else None
+        self.plan: ScanPlan = build_plan(
+            dets, thresholds=[self.config.threshold(d.entity) for d in dets], classes=[classify(d.entity) for d in dets],
+            hasher=self._hasher, allow_list=frozenset(self.config.allow_list))
+        self._core = ScanCore(self.plan) if ScanCore is not None else None
         if self._core is None:
             warnings.warn("detectors._scan_core is not compiled (no C compiler at install?): the scanner runs its "
                           "Python reference, about 1.5x slower", RuntimeWarning, stacklevel=2)
-
-    # -- compilation -------------------------------------------------------------------------
-    def _build(self) -> None:
-        self._pats: list[tuple[int, Pattern, bool]] = []  # (detector, pattern, boundary encoded in the regex)
-        kw_dets: dict[str, set[int]] = {}
-        gated_by_det: dict[int, list[tuple[int, Pattern, bool]]] = {}
-        for i, det in enumerate(self.detectors):
-            entries = [(i, p, _wrappable(p)) for p in det.patterns]
-            if det.gated:
-                gated_by_det[i] = entries
-            else:
-                self._pats.extend(entries)
-            for w in det.context:
-                kw_dets.setdefault(w.lower(), set()).add(i)
-        self._n_main = len(self._pats)
-        self._kws = [(w, frozenset(d)) for w, d in sorted(kw_dets.items())]
-        self._gated_dets = frozenset(gated_by_det)
-        self._kw_dets = [tuple(sorted(d)) for _, d in self._kws]  # keyword id -> detectors it is context for
-        exprs = [_expr(p, wrapped) for _, p, wrapped in self._pats]
-        flags = [self._flags(p.regex, som=not (p.som_window or p.start_anchor)) for _, p, _ in self._pats]
-        for _, p, wrapped in self._pats:
-            if (p.som_window or p.start_anchor) and wrapped:
-                raise ValueError(f"pattern {p.name!r}: start recovery needs Boundary.NONE")
-            if p.start_anchor and not (len(p.start_anchor[0]) == 1 and (p.start_anchor[0] + p.start_anchor[1]).isascii()):
-                raise ValueError(f"pattern {p.name!r}: start_anchor is one ASCII anchor and ASCII class characters")
-        # the same regex anchored at the end, in Python syntax, for patterns scanned without start tracking
-        self._start_rx = {p.name: re.compile(f"(?:{p.regex})\\Z") for _, p, _ in self._pats if p.som_window}
-        for w, _ in self._kws:
-            exprs.append(self._keyword_regex(w))
-            flags.append(self._flags(w) | hyperscan.HS_FLAG_CASELESS)
-        self._db = self._compile(exprs, flags)
-        # one small database per context-mandatory detector, scanned only near its words
-        self._gdbs = {d: (entries, self._compile([_expr(p, w) for _, p, w in entries],
-                                                 [self._flags(p.regex) for _, p, _ in entries]))
-                      for d, entries in gated_by_det.items()}
-
-    @staticmethod
-    def _flags(regex: str, *, som: bool = True) -> int:
-        f = hyperscan.HS_FLAG_SOM_LEFTMOST if som else 0
-        if not regex.isascii():
-            f |= hyperscan.HS_FLAG_UTF8
-        return f
-
-    @staticmethod
-    def _keyword_regex(word: str) -> bytes:
-        lit = re.escape(word)
-        if word.isascii() and word.isalpha() and len(word) <= SHORT_KEYWORD:
-            return f"(?:^|[^A-Za-z]){lit}(?:[^A-Za-z]|$)".encode()
-        return lit.encode()
-
-    @staticmethod
-    def _compile(exprs: list[bytes], flags: list[int]) -> hyperscan.Database | None:
-        if not exprs:
-            return None
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
-        return db
 
     # -- public API --------------------------------------------------------------------------
     def scan(self, data: Any, *, entities: Iterable[str] | None = None, min_score: float | None = None,
@@ -267,20 +187,21 @@ class Scanner:
     def _scan_segments_py(self, text: str, segs: list[tuple[int, int, str | None]],
                           byte_segs: list[tuple[int, int]] | None = None) -> list[Finding]:
         """The readable reference of the hot path: the compiled core must give exactly these findings."""
-        if self._db is None:
+        plan = self.plan
+        if plan.db is None:
             return []
         folded = fold(text)
         data = folded.encode("utf-8")
         ascii_only = len(data) == len(folded)
         padded = b"\n" + data + b"\n"  # wrapped patterns consume one neighbour byte on each side
         hits: list[tuple[int, int, int]] = []
-        self._db.scan(padded, match_event_handler=_on_match, context=hits)
+        plan.db.scan(padded, match_event_handler=_on_match, context=hits)
         if not hits:
             return []
-        n_main = self._n_main
-        pats = self._pats
+        n_main = plan.n_main
+        pats = plan.patterns
         kw_hits: dict[int, list[tuple[int, int]]] = {}  # detector -> its keyword hits [(start, end)], data offsets
-        kw_dets = self._kw_dets
+        kw_dets = plan.keyword_detectors
         cands: list[tuple[int, Pattern, bool, int, int]] = []
         for idx, s, e in hits:
             if idx >= n_main:
@@ -294,29 +215,30 @@ class Scanner:
             else:
                 pdi, pat, wrapped = pats[idx]
                 if pat.som_window:
-                    s = self._recover_start(padded, pat, e)
+                    s = plan.recover_start(padded, pat, e)
                     if s < 0:
                         continue
                 elif pat.start_anchor:
                     s = _anchor_start(padded, e, pat.start_anchor)
                 # padded offset p is data offset p - 1; a wrapped match also holds one byte on each side
                 cands.append((pdi, pat, wrapped, s if wrapped else s - 1, e - 2 if wrapped else e - 1))
-        gated_dets = self._gated_dets
+        gated_dets = plan.gated_detectors
         gated = [d for d in kw_hits if d in gated_dets]
+        wb, wa, gmax = plan.window_before, plan.window_after, plan.gated_max_len
         for d in gated:
             # context-mandatory shapes can only score near their words: scan those windows only
-            entries, gdb = self._gdbs[d]
+            entries, gdb = plan.gated[d]
             if gdb is None:
                 continue
             regions: list[list[int]] = []
             for ks, ke in sorted(kw_hits[d]):
-                lo, hi = max(0, ks - WINDOW_AFTER - GATED_MAX_LEN), min(len(data), ke + WINDOW_BEFORE + GATED_MAX_LEN)
+                lo, hi = max(0, ks - wa - gmax), min(len(data), ke + wb + gmax)
                 if regions and lo <= regions[-1][1]:
                     regions[-1][1] = max(regions[-1][1], hi)
                 else:
                     regions.append([lo, hi])
             for lo, hi in regions:
-                lo, hi = _char_start(padded, lo), _char_start(padded, hi + 2)  # keep the slice valid UTF-8
+                lo, hi = char_start(padded, lo), char_start(padded, hi + 2)  # keep the slice valid UTF-8
                 ghits: list[tuple[int, int, int]] = []
                 gdb.scan(padded[lo:hi], match_event_handler=_on_match, context=ghits)
                 for idx, s, e in ghits:
@@ -333,15 +255,15 @@ class Scanner:
             seg_bytes = [(len(folded[:a].encode()), len(folded[:b].encode())) for a, b, _ in segs]
         best: dict[tuple[int, int], tuple[float, int, int, int, Check, bool, str, int]] = {}
         n = len(data)
-        cfg = self.config
-        dets = self.detectors
-        thresholds = self._thresholds
-        prio = self._prio
+        dets = plan.detectors
+        thresholds = plan.thresholds
+        prio = plan.priority
+        allow = plan.allow_list
         # highest priority first: a span a higher-priority detector already claimed (a valid resident ID read
         # as a card or USCC candidate too) is never validated again, since resolution would drop it anyway
         cands.sort(key=lambda c: prio[c[0]])
         claimed: dict[tuple[int, int], int] = {}
-        may_skip = not cfg.allow_list  # an allow-listed winner is dropped late, so its span must stay open
+        may_skip = not allow  # an allow-listed winner is dropped late, so its span must stay open
         for di, pat, wrapped, s, e in cands:
             if may_skip:
                 p = claimed.get((s, e))
@@ -362,7 +284,7 @@ class Scanner:
             check = det.check(value)
             if check is Check.FAIL and not det.SCORES_FAILED_CHECKS:
                 continue
-            ctx = _has_context(kw_hits.get(di), s, e, seg_start)
+            ctx = _has_context(kw_hits.get(di), s, e, seg_start, wb, wa)
             sc = det.score(value, pat.score, check, ctx)
             if sc is None or sc < thresholds[di]:
                 continue
@@ -382,7 +304,7 @@ class Scanner:
             if any(s < te and ts < e for ts, te in taken):
                 continue
             norm = dets[item[1]].normalize(item[6])
-            if norm in cfg.allow_list:
+            if norm in allow:
                 continue
             taken.append((s, e))
             kept.append((item, norm))
@@ -407,26 +329,14 @@ class Scanner:
         """``s``: the string offset of the value in the scanned text; ``seg``: its (segment, value start, path)."""
         e = s + len(value)
         val_start, path = seg[1], seg[2]
-        category, sensitivity = self._classes[di]
+        category, sensitivity = self.plan.classes[di]
         attrs = det.attributes(value) if det.HAS_ATTRIBUTES else {}
         if attrs:
             sensitivity = sensitivity_of(sensitivity, attrs)
-        return new_finding(Finding, (
+        return make_finding((
             det.entity, s - val_start, e - val_start, round(score, 3), det.name, preview(value, det.entity),
-            self._hashers[di](norm), sensitivity, category, det.MASKED, path, check.value, ctx, attrs,
+            self.plan.hashers[di](norm), sensitivity, category, det.MASKED, path, check.value, ctx, attrs,
         ))
-
-    def _recover_start(self, padded: bytes, pat: Pattern, end: int) -> int:
-        """Leftmost start (padded offset) of a match of ``pat`` ending at ``end``, or -1."""
-        lo = _char_start(padded, max(0, end - pat.som_window))
-        try:
-            window = padded[lo:end].decode("utf-8")
-        except UnicodeDecodeError:
-            return -1
-        m = self._start_rx[pat.name].search(window)
-        if m is None:
-            return -1
-        return lo + len(window[:m.start()].encode())
 
     def hmac_of(self, kind: str, normalized: str) -> str:
         """The keyed HMAC this scanner gives a normalized value of ``kind`` (for joins with consents)."""
@@ -438,13 +348,6 @@ class Scanner:
             hasher = self._kind_hashers[kind] = KeyedHasher(self._key, f"{kind}:".encode())
         return hasher
 
-
-
-def _char_start(buf: bytes, i: int) -> int:
-    """Move ``i`` back to the first byte of a UTF-8 character."""
-    while 0 < i < len(buf) and 0x80 <= buf[i] < 0xC0:
-        i -= 1
-    return min(i, len(buf))
 
 
 def _anchor_start(padded: bytes, end: int, anchor: tuple[str, str]) -> int:
@@ -469,11 +372,11 @@ def _segment_of(seg_bytes: list[tuple[int, int]], pos: int) -> int:
     return lo
 
 
-def _has_context(kws: list[tuple[int, int]] | None, s: int, e: int, seg_start: int) -> bool:
+def _has_context(kws: list[tuple[int, int]] | None, s: int, e: int, seg_start: int, before: int, after: int) -> bool:
     if not kws:
         return False
-    lo = max(seg_start, s - WINDOW_BEFORE)
-    hi = e + WINDOW_AFTER
+    lo = max(seg_start, s - before)
+    hi = e + after
     for ks, ke in kws:
         if lo <= ks and ke <= s + 1:
             return True

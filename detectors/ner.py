@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from detectors.base import _NO_ATTRIBUTES, Check, Finding, new_finding
+from detectors.base import _NO_ATTRIBUTES, Check, Finding, make_finding
 from detectors.ner_fast import pipe as ner_pipe
 from detectors.patterns._common import COMPOUND_SURNAMES, SURNAMES
 from detectors.redact import preview
@@ -181,7 +181,7 @@ class NerStage:
                  detector: str) -> Finding:
         category, sensitivity = _CLASSES[label]
         norm = "".join(text.split())  # whitespace removed (str.split's whitespace is re's \s)
-        return new_finding(Finding, (label, start, start + len(text), score, detector, preview(text, label),
+        return make_finding((label, start, start + len(text), score, detector, preview(text, label),
                                      scanner.hmac_of(label, norm), sensitivity, category, False, path,
                                      _NOT_APPLICABLE, False, _NO_ATTRIBUTES))
 
