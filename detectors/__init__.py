@@ -8,6 +8,7 @@ A pure library (no Faust, Kafka or Prometheus). Public API::
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import Any
 
 from detectors.base import Check, Detector, Finding, Pattern
@@ -17,7 +18,10 @@ from detectors.registry import build_registry, entity_names
 
 __all__ = ["Check", "ConfigError", "Detector", "DetectorConfig", "Finding", "Pattern", "Scanner", "build_registry",
            "entity_names", "scan", "scan_batch"]
-__version__ = "0.1.0"
+try:  # the one version string is pyproject.toml's
+    __version__ = metadata.version("piplwatch")
+except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 _default: Scanner | None = None
 

@@ -17,6 +17,7 @@ from typing import Any, List, Optional
 
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 
+from detectors import __version__
 from detectors.config import DetectorConfig
 from detectors.engine import Scanner
 from detectors.registry import entity_names
@@ -29,7 +30,7 @@ class PiplwatchRecognizer(EntityRecognizer):
                  scanner: Scanner | None = None, config: DetectorConfig | None = None) -> None:
         self._scanner = scanner or Scanner(config)
         super().__init__(supported_entities=supported_entities or entity_names(), name="PiplwatchRecognizer",
-                         supported_language=supported_language, version="0.1.0")
+                         supported_language=supported_language, version=__version__)
 
     def load(self) -> None:
         """Nothing to load: the Hyperscan database is built in the constructor."""

@@ -7,6 +7,7 @@ import hmac
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 HMAC_KEY_ENV = "PIPLWATCH_HMAC_KEY"
 HMAC_KEY_FILE_ENV = "PIPLWATCH_HMAC_KEY_FILE"
@@ -87,3 +88,17 @@ def preview(value: str, entity: str) -> str:
         return value[:1] + MASK * (n - 1)
     head, tail = min(3, n // 4), min(2, n // 6)
     return value[:head] + MASK * (n - head - tail) + (value[n - tail:] if tail else "")
+
+
+def redact_text(scanner: Any, text: str, *, min_score: float = 0.3) -> str:
+    """``text`` with every finding of ``scanner`` (a ``detectors.Scanner``) replaced by its masked preview; a lower
+    threshold than reporting, since a half-sure identifier must not leak either."""
+    out, last = [], 0
+    for f in sorted(scanner.scan(text, min_score=min_score), key=lambda f: f.start):
+        if f.start < last:
+            continue
+        out.append(text[last:f.start])
+        out.append(f.preview)
+        last = f.end
+    out.append(text[last:])
+    return "".join(out)

@@ -1,3 +1,5 @@
 """piplwatch stream monitor: Faust agents, the authorization rule engine, metrics and the CLI."""
 
-__version__ = "0.1.0"
+from detectors import __version__
+
+__all__ = ["__version__"]

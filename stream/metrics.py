@@ -8,8 +8,9 @@ else is ``unregistered`` or ``other``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -18,7 +19,13 @@ from detectors.taxonomy import classify
 from stream.authz.engine import VERDICTS, load_rules
 from stream.records import CHANNELS, DLQ_REASONS
 
+if TYPE_CHECKING:
+    from stream.judge import Judged
+
 MAX_RECIPIENT_LABELS = 50
+#: (sensitivity, tier) of ``piplwatch_cbdt_tier_individuals`` -> the rules-file constant that holds it
+TIER_CONSTANTS = {("pi", "standard_contract"): "cbdt_pi_standard_contract", ("pi", "assessment"): "cbdt_pi_assessment",
+                  ("spi", "assessment"): "cbdt_spi_assessment"}
 #: how a worker start loaded consents and agreements (``stream.state.materialize``)
 STATE_LOADS = ("resume", "empty_store", "requested", "source_changed", "partitions_changed")
 DETECTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -45,6 +52,8 @@ class PiplwatchMetrics:
     state_pruned: Counter
     state_disk: Gauge
     cbdt_ytd: Gauge
+    cbdt_tier: Gauge
+    cbdt_warning_ratio: Gauge
     model_info: Gauge
     publish_retries: Counter
     _recipients: set[str]
@@ -86,6 +95,12 @@ class PiplwatchMetrics:
                              registry=registry),
             cbdt_ytd=Gauge("piplwatch_cbdt_individuals_ytd", "Distinct individuals sent abroad this year",
                            ["sensitivity"], registry=registry),
+            cbdt_tier=Gauge("piplwatch_cbdt_tier_individuals",
+                            "Cross-border tiers: distinct individuals per year from which a mechanism is required "
+                            "(from the rules file)", ["sensitivity", "tier"], registry=registry),
+            cbdt_warning_ratio=Gauge("piplwatch_cbdt_tier_warning_ratio",
+                                     "Share of a cross-border tier from which TA-21 warns (from the rules file)",
+                                     registry=registry),
             model_info=Gauge("piplwatch_model_info", "The NER model in use", ["model", "version"], registry=registry),
             publish_retries=Counter("piplwatch_output_publish_retries_total",
                                     "Output batches the broker did not acknowledge, retried", registry=registry),
@@ -119,6 +134,53 @@ class PiplwatchMetrics:
         for s in ("pi", "spi"):
             m.cbdt_ytd.labels(s)
         return m
+
+    def set_tiers(self, constants: Mapping[str, float]) -> None:
+        """Export the cross-border tiers of the rules file (alerts and dashboards compare against them)."""
+        for (sensitivity, tier), name in TIER_CONSTANTS.items():
+            self.cbdt_tier.labels(sensitivity, tier).set(constants[name])
+        self.cbdt_warning_ratio.set(constants["cbdt_warning_ratio"])
+
+    def record(self, out: "Judged", timestamp: float) -> None:
+        """Account one judged transfer whose outputs the broker acknowledged (``timestamp``: its input's Kafka
+        timestamp, for the latency histogram)."""
+        t, facts = out.transfer, out.facts
+        v = out.verdict["verdict"]
+        now = time.time()
+        self.child(self.messages, "judged").inc()
+        self.child(self.transfers, t.channel, v).inc()
+        self.detection_seconds.observe(out.detection_seconds)
+        self.latency_seconds.observe(max(0.0, now - timestamp))
+        self.last_processed.set(now)
+        for f in out.findings:
+            self.child(self.findings, f.entity_type, f.category, f.sensitivity).inc()
+        subj = out.verdict["subjects"]
+        self.child(self.subjects, v, "uncovered").inc(subj["uncovered"])
+        self.child(self.subjects, v, "covered").inc(max(0, subj["total"] - subj["uncovered"]))
+        if facts.cross_border:
+            self.child(self.cbdt_ytd, "pi").set(facts.cb_individuals_ytd_after)
+            self.child(self.cbdt_ytd, "spi").set(facts.cb_spi_individuals_ytd_after)
+        recipient = self.recipient_label(t.recipient_id, facts.recipient_registered)
+        for h in out.decision.hits:
+            if h.rule.verdict == "violation":
+                self.child(self.violations, h.rule.id, h.severity).inc()
+                self.child(self.recipient_violations, recipient, h.rule.id, h.severity).inc()
+
+    def record_dead_letter(self, reason: str, *, failed: bool = False) -> None:
+        """Account one dead-lettered message (``failed``: judging it raised, rather than it being bad input)."""
+        self.dlq.labels(reason).inc()
+        self.messages.labels("error" if failed else "dead_letter").inc()
+
+    def record_redelivered(self) -> None:
+        """Account a redelivered message whose outputs had been acknowledged (skipped)."""
+        self.messages.labels("redelivered").inc()
+
+    def record_prune(self, gone: Mapping[str, int], disk: Mapping[str, int]) -> None:
+        """Account one pass of the store's retention: sets dropped per kind, live bytes per store."""
+        for kind, n in gone.items():
+            self.state_pruned.labels(kind).inc(n)
+        for store, size in disk.items():
+            self.state_disk.labels(store).set(size)
 
     def child(self, metric: Any, *labels: str) -> Any:
         """``metric.labels(*labels)``, cached: prometheus_client validates and locks on every ``labels`` call

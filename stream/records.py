@@ -12,11 +12,14 @@ from typing import Any
 
 import orjson
 
+from stream.state.keys import is_set_name
+
 TRANSFER_SCHEMA = "piplwatch.transfer/v1"
 AGREEMENT_SCHEMA = "piplwatch.agreement/v1"
 CONSENT_SCHEMA = "piplwatch.consent/v1"
 COUNTER_SCHEMA = "piplwatch.counter/v1"
 VERDICT_SCHEMA = "piplwatch.verdict/v1"
+DLQ_SCHEMA = "piplwatch.dlq/v1"
 CHANNELS = ("api", "sftp", "export", "webhook", "email", "public_link")
 FLOWS = ("push", "pull")
 DEID_LEVELS = ("none", "pseudonymized", "anonymized")
@@ -24,7 +27,8 @@ LEGAL_BASES = ("consent", "contract", "hr", "legal_obligation", "emergency", "ne
 ROLES = ("independent_handler", "entrusted_processor", "data_exchange")
 MECHANISMS = ("none", "scc_filed", "certified", "assessed")
 CONSENT_KINDS = ("general", "separate", "written", "guardian")
-SUBJECT_KINDS = ("user_id", "mobile", "id_number", "email", "key")
+#: what a consent may name its subject by (``key``: an HMAC computed upstream with the workers' key)
+CONSENT_SUBJECT_KINDS = ("user_id", "mobile", "id_number", "email", "key")
 CBDT_SCENARIOS = ("contract_necessity", "hr", "emergency")
 OCSF_CLASSES = {6001: "export", 6003: "api", 6006: "public_link", 4008: "sftp"}
 #: reasons are metric label values: keep this set closed
@@ -298,10 +302,10 @@ def parse_consent(obj: Any) -> Consent:
         raise BadInput("unknown_schema", f"unknown schema (expected {CONSENT_SCHEMA})")
     subj = obj.get("subject")
     if not isinstance(subj, dict) or len(subj) != 1:
-        raise BadInput("invalid_field", "subject must be an object with exactly one of " + ", ".join(SUBJECT_KINDS))
+        raise BadInput("invalid_field", "subject must be an object with exactly one of " + ", ".join(CONSENT_SUBJECT_KINDS))
     (kind, value), = subj.items()
-    if kind not in SUBJECT_KINDS or not isinstance(value, (str, int)) or not str(value).strip():
-        raise BadInput("invalid_field", "subject must be one of " + ", ".join(SUBJECT_KINDS))
+    if kind not in CONSENT_SUBJECT_KINDS or not isinstance(value, (str, int)) or not str(value).strip():
+        raise BadInput("invalid_field", "subject must be one of " + ", ".join(CONSENT_SUBJECT_KINDS))
     return Consent(
         subject_kind=kind, subject_value=normalize_subject(kind, str(value)), recipient_id=_str(obj, "recipient_id"),
         purposes=_strlist(obj, "purposes"), categories=_strlist(obj, "categories"),
@@ -316,7 +320,7 @@ def parse_counter(obj: Any) -> tuple[str, list[str], dict[str, int], Any]:
     if not isinstance(obj, dict):
         raise BadInput("not_an_object", "a counter update must be a JSON object")
     name, members, extra = obj.get("set"), obj.get("members") or [], obj.get("extra") or {}
-    if (not isinstance(name, str) or not name.startswith(("daily|", "cb|")) or not isinstance(members, list)
+    if (not isinstance(name, str) or not is_set_name(name) or not isinstance(members, list)
             or not all(isinstance(x, str) for x in members) or not isinstance(extra, dict)
             or not all(isinstance(v, int) and v >= 0 for v in extra.values())):
         raise BadInput("invalid_field", f"not a {COUNTER_SCHEMA} record")

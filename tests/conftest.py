@@ -59,7 +59,7 @@ def judge_env(tmp_path, scanner):
 
     from stream.judge import Judge
     from stream.state.materialize import apply_record
-    from stream.state import StateStore
+    from stream.state.store import StateStore
 
     state = StateStore(tmp_path / "state")
     judge = Judge(scanner, state)

@@ -56,12 +56,30 @@ class Decision:
         return [h.rule.id for h in self.hits]
 
 
-def load_rules(path: str | Path = RULES_FILE) -> list[Rule]:
-    """Parse and check a rules file."""
+def _read(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise RuleError(f"{path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RuleError(f"{path}: not a rules file")
+    return data
+
+
+def load_constants(path: str | Path = RULES_FILE) -> dict[str, float]:
+    """The named numbers of a rules file (``constants:``), e.g. the cross-border tiers: the one place they are
+    written; rules refer to them as ``$name``, and the worker exports the tiers as a metric."""
+    consts = _read(path).get("constants") or {}
+    if not isinstance(consts, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               and math.isfinite(v) for v in consts.values()):
+        raise RuleError(f"{path}: constants must map names to finite numbers")
+    return dict(consts)
+
+
+def load_rules(path: str | Path = RULES_FILE) -> list[Rule]:
+    """Parse and check a rules file."""
+    data = _read(path)
+    constants = load_constants(path)
     rules = []
     seen: set[str] = set()
     for r in data.get("rules", []):
@@ -76,7 +94,7 @@ def load_rules(path: str | Path = RULES_FILE) -> list[Rule]:
         if rule.verdict not in ("violation", "warning", "info") or rule.severity not in SEVERITIES:
             raise RuleError(f"{path}: rule {rule.id} has an unknown verdict or severity")
         seen.add(rule.id)
-        _compile(rule.when, rule.id)  # fail at load time, not on the first transfer
+        _compile(rule.when, rule.id, constants)  # fail at load time, not on the first transfer
         rules.append(rule)
     return rules
 
@@ -84,10 +102,11 @@ def load_rules(path: str | Path = RULES_FILE) -> list[Rule]:
 class RuleEngine:
     """Runs every rule; deny overrides allow; severity is the maximum over the rules that fired."""
 
-    def __init__(self, rules: list[Rule] | None = None) -> None:
+    def __init__(self, rules: list[Rule] | None = None, constants: Mapping[str, float] | None = None) -> None:
         self.rules = rules if rules is not None else load_rules()
+        self.constants = dict(constants) if constants is not None else load_constants()
         self.by_id = {r.id: r for r in self.rules}
-        self._compiled = [(r, _compile(r.when, r.id)) for r in self.rules]
+        self._compiled = [(r, _compile(r.when, r.id, self.constants)) for r in self.rules]
         self._facts = sorted({name for r in self.rules for name in _fact_names(r.when)})
 
     def evaluate(self, facts: Mapping[str, Any]) -> Decision:
@@ -124,35 +143,49 @@ _OP_SRC = {"gte": ">=", "gt": ">", "lt": "<", "lte": "<=", "eq": "=="}
 _LITERALS = (bool, int, float, str, type(None))
 
 
-def _compile(expr: Any, rule_id: str) -> Pred:
+def _compile(expr: Any, rule_id: str, constants: Mapping[str, float]) -> Pred:
     """Turn an expression into one Python function, once: evaluation is then a single call per rule.
 
     The source is generated from the closed operator set only; fact names, rule ids and bounds enter it through
     ``repr`` of plain literals, so a rules file cannot inject code.
     """
-    src = _source(expr, rule_id)
+    src = _source(expr, rule_id, constants)
     return eval(f"lambda f, h: bool({src})", {"__builtins__": {"bool": bool}})  # noqa: S307 - see docstring
 
 
-def _source(expr: Any, rule_id: str) -> str:
+def _bound(arg: Any, rule_id: str, constants: Mapping[str, float]) -> Any:
+    """A comparison bound: a literal, ``$name`` of a constant, or ``{mul: [bound, bound]}``."""
+    if isinstance(arg, str) and arg.startswith("$"):
+        if arg[1:] not in constants:
+            raise RuleError(f"rule {rule_id}: unknown constant {arg}")
+        return constants[arg[1:]]
+    if isinstance(arg, dict) and set(arg) == {"mul"} and isinstance(arg["mul"], list) and len(arg["mul"]) == 2:
+        a, b = (_bound(x, rule_id, constants) for x in arg["mul"])
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return a * b
+    if isinstance(arg, _LITERALS) and not (isinstance(arg, float) and not math.isfinite(arg)):
+        return arg
+    raise RuleError(f"rule {rule_id}: cannot use {arg!r} as a bound")
+
+
+def _source(expr: Any, rule_id: str, constants: Mapping[str, float]) -> str:
     if isinstance(expr, str):
         return f"f[{expr!r}]"
     if isinstance(expr, list):
-        return _source({"all": expr}, rule_id)
+        return _source({"all": expr}, rule_id, constants)
     if isinstance(expr, dict) and len(expr) == 1:
         (op, arg), = expr.items()
         if op in ("all", "any") and isinstance(arg, list):
             if not arg:
                 return "True" if op == "all" else "False"
             joiner = " and " if op == "all" else " or "
-            return "(" + joiner.join(f"bool({_source(e, rule_id)})" for e in arg) + ")"
+            return "(" + joiner.join(f"bool({_source(e, rule_id, constants)})" for e in arg) + ")"
         if op == "not":
-            return f"(not {_source(arg, rule_id)})"
+            return f"(not {_source(arg, rule_id, constants)})"
         if op == "hit_any" and isinstance(arg, list) and all(isinstance(i, str) for i in arg):
             return f"(not h.isdisjoint({tuple(arg)!r}))"
-        if op in _OP_SRC and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str) \
-                and isinstance(arg[1], _LITERALS) and not (isinstance(arg[1], float) and not math.isfinite(arg[1])):
-            name, bound = arg
+        if op in _OP_SRC and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str):
+            name, bound = arg[0], _bound(arg[1], rule_id, constants)
             return f"(f[{name!r}] {_OP_SRC[op]} {bound!r})"
     raise RuleError(f"rule {rule_id}: cannot evaluate {expr!r}")
 

@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Sequence
 
+from stream import __version__
 from stream.cli.common import bounded
 
 
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     from stream.cli import consents, demo, worker
 
     p = _Parser(prog="piplwatch", description="Catch unauthorized transfers of Chinese personal information.")
-    p.add_argument("--version", action="version", version="piplwatch 0.1.0")
+    p.add_argument("--version", action="version", version=f"piplwatch {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
     s = sub.add_parser("scan", help="find personal information in files (JSONL, CSV, JSON, text)")

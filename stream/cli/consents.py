@@ -25,7 +25,7 @@ def _import_rows(path: Path, fh: Any) -> Iterator[tuple[int, Any, str | None]]:
     import csv
     import json
 
-    from stream.records import AGREEMENT_SCHEMA, CONSENT_SCHEMA
+    from stream.records import AGREEMENT_SCHEMA, CONSENT_SCHEMA, CONSENT_SUBJECT_KINDS
 
     if path.suffix.lower() != ".csv":
         for n, line in enumerate(fh, 1):
@@ -41,7 +41,7 @@ def _import_rows(path: Path, fh: Any) -> Iterator[tuple[int, Any, str | None]]:
         for listy in ("purposes", "categories", "allowed_categories", "allowed_purposes", "allowed_fields"):
             if listy in rec:
                 rec[listy] = [x.strip() for x in rec[listy].split(";") if x.strip()]
-        kinds = [k for k in ("user_id", "mobile", "id_number", "email", "key") if k in rec]
+        kinds = [k for k in CONSENT_SUBJECT_KINDS if k in rec]
         if kinds:
             rec["subject"] = {kinds[0]: rec.pop(kinds[0])}
         if "max_subjects_per_day" in rec:

@@ -42,7 +42,7 @@ def generate_key(path: Path) -> Path:
 
 def cmd_demo(args: Any) -> int:
     """``piplwatch demo``: everything on loopback, in one process plus the broker."""
-    from stream.app import create_app
+    from stream.app import create_app, run_app
     from stream.dev.broker import EmbeddedBroker, free_port, port_open
     from stream.dev.simulator import produce
     from stream.topics import ensure_topics
@@ -88,14 +88,7 @@ def cmd_demo(args: Any) -> int:
                 stop.set()
                 os.kill(os.getpid(), signal.SIGINT)
 
-        from faust.worker import Worker
-
-        worker = Worker(app, loglevel="error", quiet=True, redirect_stdouts=False)
-        worker.spinner = None  # no terminal escape codes in logs and piped output
-        try:
-            worker.execute_from_commandline()
-        except SystemExit:
-            pass
+        run_app(app, loglevel="error")
     except KeyboardInterrupt:
         pass
     finally:

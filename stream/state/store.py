@@ -31,12 +31,23 @@ import orjson
 from rocksdict import Options, Rdict, WriteBatch
 
 from stream.records import Agreement, Consent, agreement_from_store
+from stream.state.keys import DAILY, YTD, daily_set, parse_set
 
 
 COUNTS_KEY = b"m|counts"
 DONE_DAYS = 3  # processing days whose done markers are checked and kept
 DAILY_KEEP_DAYS = 9  # days of per-recipient daily sets kept: today, the 7-day baseline and one for late transfers
 POSITION_PREFIX = b"m|pos|"
+
+
+class CounterChange(NamedTuple):
+    """What one ``add_members`` call changed in a counter set (what a worker shares with the others): the new
+    members, and the transfer whose count of unnamed individuals was set (None if that count did not change)."""
+
+    name: str
+    members: list[str]
+    source: str | None
+    extra: int
 
 
 class SourcePosition(NamedTuple):
@@ -203,12 +214,14 @@ class StateStore:
         first_year = str((epoch + dt.timedelta(days=today)).year - 1)
         gone = {"daily_sets": 0, "ytd_sets": 0}
         old = []
-        for key, _ in _under(db, b"n|"):  # set names: daily|<recipient>|<YYYY-MM-DD>, cb|<YYYY>|<pi|spi>
+        for key, _ in _under(db, b"n|"):  # one per counter set (``stream.state.keys``)
             name = key[2:].decode()
-            kind, _, rest = name.partition("|")
-            if kind == "daily" and rest.rpartition("|")[2] < first_day:
+            parsed = parse_set(name)
+            if parsed is None:
+                continue
+            if parsed.kind == DAILY and (parsed.day or "") < first_day:
                 old.append(("daily_sets", name))
-            elif kind == "cb" and rest.partition("|")[0] < first_year:
+            elif parsed.kind == YTD and (parsed.year or "") < first_year:
                 old.append(("ytd_sets", name))
         for what, name in old:
             _delete_under(db, f"s|{name}|".encode())  # members
@@ -233,12 +246,12 @@ class StateStore:
         return [m for m in set(members) if self.durable.get((prefix + m).encode()) is None]
 
     def add_members(self, name: str, members: Iterable[str], *, extra: int = 0, source: str | None = None,
-                    changes: list[tuple[str, list[str], str | None, int]] | None = None) -> int:
+                    changes: list[CounterChange] | None = None) -> int:
         """Add members (idempotent) plus ``extra`` unnamed ones; return the new size.
 
         With ``source`` (the transfer id) the unnamed ones are that source's contribution: judging the same transfer
         again replaces it instead of adding to it, so a redelivery cannot count them twice. What changed is appended
-        to ``changes`` as ``(name, new members, source, extra)`` (what the worker shares with the others).
+        to ``changes`` (what the worker shares with the others).
         """
         new = self.new_members(name, members)
         delta = len(new) + extra
@@ -251,7 +264,7 @@ class StateStore:
             if extra == prev:
                 xkey = None  # this transfer's unnamed count is already in
         if changes is not None and (new or xkey is not None):
-            changes.append((name, new, source if xkey is not None else None, extra))
+            changes.append(CounterChange(name, new, source if xkey is not None else None, extra))
         size = self.set_size(name) + delta
         if new or delta or xkey is not None:
             wb = WriteBatch(raw_mode=True)
@@ -285,7 +298,7 @@ class StateStore:
         """Distinct-subject counts of the previous ``days`` days that had any traffic."""
         out = []
         for i in range(1, days + 1):
-            n = self.set_size(f"daily|{recipient_id}|{(day - dt.timedelta(days=i)).isoformat()}")
+            n = self.set_size(daily_set(recipient_id, day - dt.timedelta(days=i)))
             if n:
                 out.append(n)
         return out

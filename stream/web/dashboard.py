@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from stream.web.summary import BUCKET_SECONDS, BUCKETS, TIERS, TOP_RECIPIENTS, alert_view, rule_texts
+from stream.web.summary import BUCKET_SECONDS, BUCKETS, TOP_RECIPIENTS, alert_view, rule_texts, tiers
 from stream.web.server import STATIC
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class PromSummary:
             "timeline": timeline, "bucket_seconds": BUCKET_SECONDS,
             "recipients": [{"recipient": r, "name": r, "violations": sum(c.values()), "by_rule": c} for r, c in top],
             "categories": {r["metric"]["category"]: int(val(r)) for r in sorted(cats, key=lambda r: -val(r))},
-            "cross_border": {"pi": 0, "spi": 0, **{r["metric"]["sensitivity"]: int(val(r)) for r in cbdt}, "tiers": TIERS},
+            "cross_border": {"pi": 0, "spi": 0, **{r["metric"]["sensitivity"]: int(val(r)) for r in cbdt}, "tiers": tiers()},
             "alerts": list(self.alerts)[:20],
         }
 

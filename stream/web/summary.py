@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stream.authz.engine import load_rules
+from stream.authz.engine import load_constants, load_rules
+
+if TYPE_CHECKING:
+    from stream.judge import Facts
 
 BUCKET_SECONDS = 15
 BUCKETS = 60  # 15 minutes
 TOP_RECIPIENTS = 10
 ALERTS_KEPT = 50
-TIERS = {"pi": [100_000, 1_000_000], "spi": [1, 10_000]}
+
+
+def tiers() -> dict[str, list[float]]:
+    """The cross-border tiers the dashboard draws, from the rules file (any SPI at all needs a mechanism)."""
+    c = load_constants()
+    return {"pi": [c["cbdt_pi_standard_contract"], c["cbdt_pi_assessment"]], "spi": [1, c["cbdt_spi_assessment"]]}
 
 
 def alert_view(a: dict[str, Any], rules: dict[str, dict[str, str]]) -> dict[str, Any]:
@@ -46,6 +54,7 @@ class LiveSummary:
         self.cross_border = {"pi": 0, "spi": 0}
         self.alerts: collections.deque[dict[str, Any]] = collections.deque(maxlen=ALERTS_KEPT)
         self.rules = rule_texts()
+        self.tiers = tiers()
 
     def _bucket(self, now: float) -> list[Any]:
         start = int(now // BUCKET_SECONDS * BUCKET_SECONDS)
@@ -53,7 +62,7 @@ class LiveSummary:
             self.timeline.append([start, collections.Counter()])
         return self.timeline[-1]
 
-    def record(self, verdict: dict[str, Any], recipient_name: str, facts: dict[str, Any], alerts: list[dict]) -> None:
+    def record(self, verdict: dict[str, Any], recipient_name: str, facts: "Facts", alerts: list[dict]) -> None:
         """Account one judged transfer."""
         v = verdict["verdict"]
         self._bucket(time.time())[1][v] += 1
@@ -66,8 +75,8 @@ class LiveSummary:
                     self.recipients[rid][rule] += 1
         for cat in verdict["categories"]:
             self.categories[cat] += 1
-        if facts.get("cross_border"):
-            self.cross_border = {"pi": facts["cb_individuals_ytd_after"], "spi": facts["cb_spi_individuals_ytd_after"]}
+        if facts.cross_border:
+            self.cross_border = {"pi": facts.cb_individuals_ytd_after, "spi": facts.cb_spi_individuals_ytd_after}
         for a in alerts:
             self.alerts.appendleft(alert_view(a, self.rules))
 
@@ -93,6 +102,6 @@ class LiveSummary:
             "recipients": [{"recipient": r, "name": self.recipient_names.get(r, r), "violations": sum(c.values()),
                             "by_rule": dict(c.most_common())} for r, c in top],
             "categories": dict(self.categories.most_common()),
-            "cross_border": {**self.cross_border, "tiers": TIERS},
+            "cross_border": {**self.cross_border, "tiers": self.tiers},
             "alerts": list(self.alerts)[:20],
         }

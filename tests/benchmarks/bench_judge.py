@@ -25,7 +25,7 @@ from detectors import Scanner  # noqa: E402
 from stream.judge import Judge  # noqa: E402
 from stream.state.materialize import apply_record  # noqa: E402
 from stream.dev.simulator import Simulator  # noqa: E402
-from stream.state import StateStore  # noqa: E402
+from stream.state.store import StateStore  # noqa: E402
 
 
 def main() -> int:

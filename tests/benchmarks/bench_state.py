@@ -29,7 +29,7 @@ import orjson  # noqa: E402
 
 from detectors import Scanner  # noqa: E402
 from stream.state.materialize import store_record  # noqa: E402
-from stream.state import SourcePosition, StateStore  # noqa: E402
+from stream.state.store import SourcePosition, StateStore  # noqa: E402
 
 BASE = {"schema": "piplwatch.consent/v1", "recipient_id": "r-adnet", "purposes": ["marketing"],
         "categories": ["basic_profile", "contact"], "kind": "separate", "granted_at": "2026-01-01T00:00:00+08:00",

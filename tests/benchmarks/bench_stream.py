@@ -106,7 +106,7 @@ def judge_alone(msgs: list[tuple[bytes, bytes]], agreements: list, consents: lis
     from detectors.redact import load_hmac_key
     from stream.judge import Judge
     from stream.state.materialize import apply_record
-    from stream.state import StateStore
+    from stream.state.store import StateStore
 
     scanner = Scanner(hmac_key=load_hmac_key(key))
     state = StateStore(work / "judge-alone" / "state")

@@ -105,8 +105,9 @@ def findings_ner(scanner: Any) -> tuple[int, str]:
 
 
 def judge(scanner: Any) -> tuple[int, str]:
-    from stream.judge import Judge
-    from stream.state import StateStore, apply_record
+    from stream.judge import DeadLettered, Judge
+    from stream.state.materialize import apply_record
+    from stream.state.store import StateStore
 
     sim, msgs = _simulator_messages(3000, 11)
     state = StateStore(Path(tempfile.mkdtemp(prefix="pw-fp-")) / "state")
@@ -121,13 +122,12 @@ def judge(scanner: Any) -> tuple[int, str]:
         for i, m in enumerate(msgs):
             for _ in range(2 if i % 7 == 0 else 1):
                 out = j.judge(m)
-                dlq = getattr(out, "record", None) if not hasattr(out, "verdict") else getattr(out, "dlq", None)
-                if dlq is not None:
-                    yield {"dlq": _strip_times(dlq)}
+                if isinstance(out, DeadLettered):
+                    yield {"dlq": _strip_times(out.record)}
                     continue
-                facts = out.facts if isinstance(out.facts, dict) else vars(out.facts)
+                facts = vars(out.facts)
                 yield {"verdict": _strip_times(out.verdict), "alerts": _strip_times(out.alerts),
-                       "facts": {k: facts[k] for k in OBSERVED_FACTS}, "changes": out.counter_changes}
+                       "facts": {k: facts[k] for k in OBSERVED_FACTS}, "changes": [list(c) for c in out.counter_changes]}
 
     try:
         return _digest(outcomes())

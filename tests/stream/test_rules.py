@@ -171,9 +171,9 @@ def test_rules_ta19_ta20_cross_border_tiers_with_ytd_counter(judge_env) -> None:
     out = judge_env.transfer([profile()], rid="r-sg", country="SG", record_count=99_999, transfer_id="a")
     assert "TA-19" not in out.verdict["rules"] and "TA-21" in out.verdict["rules"]  # approaching 100k
     out = judge_env.transfer([profile("u2", "13900002222")], rid="r-sg", country="SG", transfer_id="b")
-    assert out.facts["cb_individuals_ytd_after"] == 100_000 and "TA-19" in out.verdict["rules"]
+    assert out.facts.cb_individuals_ytd_after == 100_000 and "TA-19" in out.verdict["rules"]
     again = judge_env.transfer([profile("u2", "13900002222")], rid="r-sg", country="SG", transfer_id="b")
-    assert again.facts["cb_individuals_ytd_after"] == 100_000  # a redelivery does not count twice
+    assert again.facts.cb_individuals_ytd_after == 100_000  # a redelivery does not count twice
     out = judge_env.transfer([profile()], rid="r-sg", country="SG", record_count=900_001, transfer_id="c")
     assert "TA-20" in out.verdict["rules"] and out.verdict["severity"] == "critical"
 
@@ -185,14 +185,14 @@ def test_counters_redelivered_sampled_transfer_does_not_count_its_unidentified_i
     sample = [profile(), profile("u2", "13900002222")]
     first = judge_env.transfer(sample, rid="r-sg", country="SG", record_count=60_000, transfer_id="s1")
     again = judge_env.transfer(sample, rid="r-sg", country="SG", record_count=60_000, transfer_id="s1")
-    assert first.facts["cb_individuals_ytd_after"] == again.facts["cb_individuals_ytd_after"] == 60_000
-    assert first.facts["daily_subjects_after"] == again.facts["daily_subjects_after"] == 60_000
+    assert first.facts.cb_individuals_ytd_after == again.facts.cb_individuals_ytd_after == 60_000
+    assert first.facts.daily_subjects_after == again.facts.daily_subjects_after == 60_000
     assert "TA-19" not in again.verdict["rules"]
     # a corrected copy of the same transfer replaces its contribution instead of adding to it
     fixed = judge_env.transfer(sample, rid="r-sg", country="SG", record_count=50_000, transfer_id="s1")
-    assert fixed.facts["cb_individuals_ytd_after"] == fixed.facts["daily_subjects_after"] == 50_000
+    assert fixed.facts.cb_individuals_ytd_after == fixed.facts.daily_subjects_after == 50_000
     other = judge_env.transfer(sample, rid="r-sg", country="SG", record_count=1_000, transfer_id="s2")
-    assert other.facts["cb_individuals_ytd_after"] == 50_000 + 998
+    assert other.facts.cb_individuals_ytd_after == 50_000 + 998
 
 
 def test_rules_ta19_not_with_filed_contract_or_exempt_scenario(judge_env) -> None:
@@ -245,6 +245,39 @@ def test_rules_compile_to_code_without_letting_a_rules_file_inject_any() -> None
     eng = RuleEngine([rule])
     assert eng.evaluate({hostile: True, "n": 3}).verdict == "violation"  # the odd name is only a dict key
     assert eng.evaluate({hostile: True, "n": 2}).verdict == "allow"
-    with pytest.raises(RuleError, match="cannot evaluate"):
+    with pytest.raises(RuleError, match="as a bound"):
         RuleEngine([Rule(id="X-2", title={}, explain={}, verdict="violation", severity="high",
                          when={"gte": ["n", object()]})])  # bounds must be plain literals
+    with pytest.raises(RuleError, match="unknown constant"):
+        RuleEngine([Rule(id="X-3", title={}, explain={}, verdict="violation", severity="high",
+                         when={"gte": ["n", "$nope"]})])
+
+
+def test_rules_constants_are_the_one_source_of_the_cross_border_tiers(tmp_path) -> None:
+    from stream.authz.engine import load_constants
+
+    c = load_constants()
+    assert (c["cbdt_pi_standard_contract"], c["cbdt_pi_assessment"], c["cbdt_spi_assessment"]) == (100_000, 1_000_000,
+                                                                                                   10_000)
+    eng = RuleEngine()
+    facts = dict.fromkeys(eng._facts, False)  # noqa: SLF001 - every fact a rule reads
+    facts.update(raw_pi=True, cross_border=True, cb_individuals_ytd_after=0, cb_spi_individuals_ytd_after=0,
+                 cb_without_separate=0, daily_subjects_after=0, items_total=0, items_track_financial=0,
+                 uncovered_subjects=0, withdrawn_subjects=0, mismatched_subjects=0, general_consent_subjects=0,
+                 spi_without_separate=0, minor_without_guardian=0, subjects_total=0, subjects_uncovered=0,
+                 recipient_registered=True, agreement_active=True, cbdt_mechanism_filed=True, cbdt_assessed=True)
+
+    def rules(pi: int, spi: int = 0) -> list[str]:
+        return eng.evaluate({**facts, "cb_individuals_ytd_after": pi, "cb_spi_individuals_ytd_after": spi}).rule_ids
+
+    assert "TA-21" not in rules(79_999) and "TA-21" in rules(80_000) and "TA-21" in rules(99_999)
+    assert "TA-21" not in rules(100_000) and "TA-21" in rules(800_000) and "TA-21" not in rules(1_000_000)
+    assert "TA-21" in rules(0, 8_000) and "TA-21" not in rules(0, 10_000)
+    # change the number in one place and every rule follows
+    moved = tmp_path / "rules.yaml"
+    from stream.authz.engine import RULES_FILE
+
+    moved.write_text(RULES_FILE.read_text(encoding="utf-8").replace("cbdt_pi_standard_contract: 100000",
+                                                                    "cbdt_pi_standard_contract: 50000"))
+    eng = RuleEngine(load_rules(moved), load_constants(moved))
+    assert "TA-21" in rules(40_000) and "TA-21" not in rules(50_000)

@@ -37,6 +37,7 @@ def test_schemas_simulator_inputs_are_valid(sim) -> None:
 
 def test_schemas_judge_outputs_are_valid(sim, judge_env) -> None:
     from stream.judge import counter_record
+    from stream.judge import DeadLettered
     from stream.state.materialize import apply_record
 
     ags, cons = sim.setup()
@@ -48,8 +49,8 @@ def test_schemas_judge_outputs_are_valid(sim, judge_env) -> None:
     for i in range(300):
         _, value = sim.next_message(unauthorized_share=0.4, bad_share=0.05)
         out = judge_env.judge.judge(value, key=b"k", source={"topic": "piplwatch.transfers", "partition": 0, "offset": i})
-        if out.dlq is not None:
-            validator("dlq").validate(out.dlq)
+        if isinstance(out, DeadLettered):
+            validator("dlq").validate(out.record)
             kinds["dlq"] += 1
             continue
         validator("verdict").validate(out.verdict)

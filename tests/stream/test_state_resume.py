@@ -15,12 +15,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from detectors import Scanner
-from stream import materialize
+from stream.state import materialize
 from stream.dev.broker import EmbeddedBroker, free_port
 from stream.state.materialize import Materializer
 from stream.metrics import PiplwatchMetrics
 from stream.settings import Settings, Topics
-from stream.state import StateStore
+from stream.state.store import StateStore
 from stream.topics import ensure_topics
 from tests.conftest import TEST_KEY
 from tests.stream.harness import producer

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from stream.state import DAILY_KEEP_DAYS, DONE_DAYS, StateStore, _under
+from stream.state.store import DAILY_KEEP_DAYS, DONE_DAYS, StateStore, _under
 
 DAY = 86400.0
 PAYLOAD = [{"user_id": "u1", "手机号": "13812345678"}, {"user_id": "u2", "手机号": "13987654321"}]
@@ -60,7 +60,7 @@ def test_prune_drops_cross_border_year_sets_older_than_last_year(judge_env) -> N
     for i, years_back in enumerate((2, 1, 0)):
         when = env.now.replace(year=this_year - years_back, month=6, day=15) if years_back else env.now
         out = env.transfer(PAYLOAD, transfer_id=f"cb{i}", country="SG", occurred_at=when.isoformat())
-        assert out.facts["cross_border"]
+        assert out.facts.cross_border
     for years_back in (2, 1, 0):
         assert env.state.set_size(f"cb|{this_year - years_back}|pi") == 2
     gone = env.state.prune(now=env.now.timestamp())

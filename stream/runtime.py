@@ -1,0 +1,234 @@
+"""The services of one worker process around its agent, and the batch protocol.
+
+``Runtime`` wires the scanner, the state store, the judge, the materializer, the output producer, the metrics
+and the web server, and runs the protocol for every agent batch: judge each transfer, queue its outputs (and the
+batch's counter updates), publish them all, and only once the broker acknowledged them write done-markers and
+record metrics. Faust acknowledges the input offsets after ``handle_batch`` returns: at-least-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import hashlib
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any, Union
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from detectors import DetectorConfig, Scanner
+from detectors.redact import load_hmac_key
+from stream.judge import DeadLettered, Judge, Judged, counter_records, dumps
+from stream.metrics import PiplwatchMetrics
+from stream.outputs import OutputProducer
+from stream.settings import Settings
+from stream.state.materialize import Materializer
+from stream.state.store import StateStore
+
+logger = logging.getLogger(__name__)
+
+#: How often the worker drops expired done markers and counter sets from its store (``StateStore.prune``).
+PRUNE_INTERVAL_S = 600.0
+RECENT_ALERTS = 200
+
+
+@dataclass
+class Published:
+    """A judged transfer whose outputs are queued: recorded once the broker acknowledged them."""
+
+    judged: Judged
+    digest: bytes  # of the message value: a redelivery of the same message is recognised by it
+    timestamp: float  # the input message's Kafka timestamp (seconds)
+
+
+@dataclass
+class Failed:
+    """A message whose judging raised: dead-lettered as ``invalid_field`` with the exception's type."""
+
+    dead: DeadLettered
+
+
+BatchItem = Union[Published, DeadLettered, Failed]
+
+
+class Runtime:
+    """Per-process services around the agent."""
+
+    def __init__(self, settings: Settings, app: faust.App) -> None:
+        self.settings = settings
+        self.app = app
+        self.registry = CollectorRegistry()
+        self.metrics = PiplwatchMetrics.create(self.registry)
+        config = DetectorConfig.load(settings.detector_config) if settings.detector_config else DetectorConfig()
+        ner = None
+        if settings.ner and config.ner:
+            from detectors.ner import load_ner
+
+            ner = load_ner(required=False)
+            if ner is not None and ner.nlp is not None:
+                self.metrics.model_info.labels(ner.model_name, ner.model_version).set(1)
+        self.scanner = Scanner(config, hmac_key=load_hmac_key(settings.hmac_key_file), ner=ner)
+        self.state = StateStore(settings.state_dir)
+        self.judge = Judge(self.scanner, self.state, max_message_bytes=settings.max_message_bytes)
+        self.metrics.set_tiers(self.judge.engine.constants)
+        self.worker_id = secrets.token_hex(8)  # tells this process's counter updates from other workers'
+        self.materializer = Materializer(settings.bootstrap, {"consents": settings.topics.consents,
+                                                              "agreements": settings.topics.agreements,
+                                                              "counters": settings.topics.counters},
+                                         self.state, self.scanner, client_kwargs=settings.aiokafka_kwargs(),
+                                         metrics=self.metrics, rebuild=settings.rebuild_state,
+                                         worker_id=self.worker_id)
+        self.outputs = OutputProducer(settings.bootstrap, max_request_size=settings.max_message_bytes * 2,
+                                      client_kwargs=settings.aiokafka_kwargs())
+        self.started = asyncio.Event()
+        self.recent_alerts: list[dict[str, Any]] = []
+        from stream.web.summary import LiveSummary
+
+        self.summary = LiveSummary()
+        self._stopping = False
+        self._web: Any = None
+        self._prune_task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        """Start the materializer and the web server (metrics, API, dashboard)."""
+        from stream.web.server import start_web
+
+        await self.materializer.start()
+        await self.outputs.start()
+        self._web = await start_web(self, self.settings.web_bind, self.settings.web_port)
+        self.started.set()
+        await self.materializer.ready.wait()
+        self.metrics.state_ready.set(1)
+        self._prune_task = asyncio.create_task(self._prune_loop())
+        if os.environ.get("PIPLWATCH_GC_FREEZE", "1") != "0":
+            freeze_gc()
+
+    async def _prune_loop(self) -> None:
+        """Keep the durable store bounded: expired done markers and counter sets go every ``PRUNE_INTERVAL_S``."""
+        while True:
+            try:
+                gone = self.state.prune()
+                self.metrics.record_prune(gone, self.state.disk_bytes())
+                if any(gone.values()):
+                    logger.info("state: pruned %s", gone)
+            except Exception:  # noqa: BLE001 - housekeeping must never stop the worker
+                logger.exception("state pruning failed")
+            await asyncio.sleep(PRUNE_INTERVAL_S)
+
+    async def stop(self) -> None:
+        """Stop services and close the store."""
+        self._stopping = True
+        if self._prune_task is not None:
+            self._prune_task.cancel()
+        await self.materializer.stop()
+        await self.outputs.stop()
+        if self._web is not None:
+            await self._web.cleanup()
+        self.state.close()
+
+    async def handle_batch(self, events: list[Any]) -> None:
+        """Judge a batch of transfer events, publish every output, and return once the broker acknowledged them.
+
+        Faust acknowledges (and later commits) the batch's input offsets only after this returns, so a crash
+        before the acks means redelivery, never a lost verdict. The batch's counter updates are queued with its
+        verdicts (counter sets were already updated in the local store while judging, idempotently); done-markers
+        and metrics are written after the acks, so a redelivered transfer is recognised by its done-marker.
+        """
+        await self.started.wait()
+        items: list[BatchItem] = []
+        for event in events:
+            item = await self._judge_one(event)
+            if item is not None:
+                items.append(item)
+        # one update per counter set and batch, published with the verdicts: the other workers add it to theirs
+        changes = (c for item in items if isinstance(item, Published) for c in item.judged.counter_changes)
+        for rec in counter_records(changes, self.worker_id):
+            self.outputs.add(self.settings.topics.counters, rec["set"].encode(), dumps(rec))
+        await self._publish()
+        for item in items:
+            if isinstance(item, Published):
+                self._after_ack(item)
+            elif isinstance(item, Failed):
+                self.metrics.record_dead_letter(item.dead.reason, failed=True)
+            else:
+                self.metrics.record_dead_letter(item.reason)
+                self.summary.dead_letter()
+
+    async def _publish(self) -> None:
+        """Flush the batch's outputs; while the broker refuses them, retry with backoff instead of moving on (the
+        input offsets stay unacknowledged meanwhile, and a restart would redeliver them)."""
+        delay = 0.5
+        while True:
+            try:
+                await self.outputs.flush()
+                return
+            except Exception as exc:  # noqa: BLE001 - a broker outage must not drop verdicts
+                if self._stopping:
+                    raise
+                self.metrics.publish_retries.inc()
+                logger.warning("publishing %d outputs failed (%s); retrying in %.1f s", self.outputs.pending,
+                               type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _judge_one(self, event: Any) -> BatchItem | None:
+        """Judge one event and queue its outputs; returns what to record once they are acknowledged (None: a
+        redelivery whose outputs were acknowledged before)."""
+        msg = event.message
+        raw = event.value if isinstance(event.value, (bytes, bytearray)) else bytes(event.value or b"")
+        key = event.key if isinstance(event.key, (bytes, type(None))) else str(event.key).encode()
+        await self.materializer.wait_synced(msg.timestamp * 1000)
+        try:
+            out = self.judge.judge(raw, key=key, source={"topic": msg.topic, "partition": msg.partition,
+                                                          "offset": msg.offset, "timestamp_ms": int(msg.timestamp * 1000)})
+        except Exception as exc:  # noqa: BLE001 - never stop the worker on one message
+            logger.exception("judging failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
+            dead = self.judge.dead_letter(raw, key, "invalid_field", f"internal error: {type(exc).__name__}",
+                                          {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset})
+            self.outputs.add(self.settings.topics.dlq, key, dumps(dead.record))
+            return Failed(dead)
+        if isinstance(out, DeadLettered):
+            self.outputs.add(self.settings.topics.dlq, key, dumps(out.record))
+            return out
+        t = out.transfer
+        digest = hashlib.blake2b(raw, digest_size=12).digest()
+        if self.state.is_done(t.transfer_id, digest):
+            # the same message again after a crash: its outputs were acknowledged (counters are sets: unchanged)
+            self.metrics.record_redelivered()
+            return None
+        self.outputs.add(self.settings.topics.verdicts, t.transfer_id.encode(), dumps(out.verdict))
+        for a in out.alerts:
+            self.outputs.add(self.settings.topics.alerts, a["alert_id"].encode(), dumps(a))
+        return Published(out, digest, msg.timestamp)
+
+    def _after_ack(self, item: Published) -> None:
+        """Record a judged transfer whose outputs the broker acknowledged: done-marker, metrics, summary, alerts."""
+        out = item.judged
+        if not self._stopping:
+            self.state.mark_done(out.transfer.transfer_id, item.digest)
+        self.metrics.record(out, item.timestamp)
+        self.summary.record(out.verdict, out.transfer.recipient_name, out.facts, out.alerts)
+        for a in out.alerts:
+            self.recent_alerts.append(a)
+            if self.settings.print_alerts:
+                print(alert_line(a), flush=True)
+        del self.recent_alerts[:-RECENT_ALERTS]
+
+
+def alert_line(a: dict[str, Any]) -> str:
+    """The one line ``--print-alerts`` prints for an alert record."""
+    u = a["unmapped"]
+    return (f"ALERT {a['severity'].upper():8} {a['compliance']['control']:6} {u['recipient_id']:<16} "
+            f"{a['finding_info']['title']} / {u['rule_title_zh']} (transfer {u['transfer_id']}, "
+            f"{u['subjects']['uncovered']}/{u['subjects']['total']} subjects uncovered)")
+
+
+def freeze_gc() -> None:
+    """Everything allocated so far (Faust, aiokafka, the compiled rules, the scanner) lives as long as the process:
+    take it out of the cyclic collector's generations so collections only walk new objects."""
+    gc.collect()
+    gc.freeze()
