@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install bench clean train
+.PHONY: demo test test-fast lint system-deps install bench clean train
 
 $(STAMP): pyproject.toml setup.py detectors/_greedy_ner.pyx detectors/_scan_core.pyx
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,9 +18,22 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/piplwatch demo
 
-## the whole test suite (starts the embedded broker, Prometheus and Alertmanager where installed)
-test: $(STAMP)
+## everything CI runs: system packages the tests need, ruff + mypy, then the whole test suite (starts the embedded
+## broker, Prometheus, Alertmanager and Chromium itself)
+test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest -q
+
+## the quick loop: tests not marked slow (no worker processes, monitoring stack, browser or NER model)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+system-deps:
+	tests/install-system-deps.sh
 
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_detectors.py

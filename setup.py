@@ -10,7 +10,9 @@ same results; a RuntimeWarning says so). The tests require both modules.
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[
-    Extension("detectors._scan_core", ["detectors/_scan_core.pyx"], extra_compile_args=["-O3"], optional=True),
-    Extension("detectors._greedy_ner", ["detectors/_greedy_ner.pyx"], extra_compile_args=["-O3"], optional=True),
-])
+setup(
+    ext_modules=[
+        Extension("detectors._scan_core", ["detectors/_scan_core.pyx"], extra_compile_args=["-O3"], optional=True),
+        Extension("detectors._greedy_ner", ["detectors/_greedy_ner.pyx"], extra_compile_args=["-O3"], optional=True),
+    ]
+)

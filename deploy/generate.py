@@ -20,33 +20,100 @@ DASHBOARD = HERE / "grafana" / "dashboards" / "piplwatch.json"
 
 # (title, type, [(expr, legend)], unit, grid position w/h)
 PANELS = [
-    ("Transfers per minute by verdict", "timeseries",
-     [('sum by (verdict) (rate(piplwatch_transfers_total[5m])) * 60', "{{verdict}}")], "short", 12, 8),
-    ("Violations by rule (1h)", "barchart",
-     [('sum by (rule_id) (increase(piplwatch_violations_total[1h]))', "{{rule_id}}")], "short", 12, 8),
-    ("Violations by recipient (1h)", "barchart",
-     [('sum by (recipient) (increase(piplwatch_recipient_violations_total[1h]))', "{{recipient}}")], "short", 8, 8),
-    ("Findings by category (1h)", "piechart",
-     [('sum by (category) (increase(piplwatch_findings_total[1h]))', "{{category}}")], "short", 8, 8),
-    ("Subjects exposed (1h)", "stat",
-     [('sum by (coverage) (increase(piplwatch_subjects_exposed_total[1h]))', "{{coverage}}")], "short", 8, 8),
-    ("Cross-border individuals YTD vs tiers", "timeseries",
-     [('max by (sensitivity) (piplwatch_cbdt_individuals_ytd)', "{{sensitivity}} YTD"),
-      ('max by (sensitivity, tier) (piplwatch_cbdt_tier_individuals)', "{{sensitivity}} tier: {{tier}}")],
-     "short", 12, 8),
-    ("Dead-letter messages (1h)", "timeseries",
-     [('sum by (reason) (increase(piplwatch_dlq_total[1h]))', "{{reason}}")], "short", 12, 8),
-    ("Transfer to verdict latency", "timeseries",
-     [('histogram_quantile(0.99, sum by (le) (rate(piplwatch_transfer_latency_seconds_bucket[5m])))', "p99"),
-      ('histogram_quantile(0.5, sum by (le) (rate(piplwatch_transfer_latency_seconds_bucket[5m])))', "p50"),
-      ('histogram_quantile(0.99, sum by (le) (rate(piplwatch_detection_duration_seconds_bucket[5m])))',
-       "detection p99")], "s", 12, 8),
-    ("Worker health", "stat",
-     [('up{job="piplwatch"}', "up {{instance}}"), ('piplwatch_state_ready', "state ready {{instance}}"),
-      ('time() - piplwatch_last_processed_timestamp_seconds', "seconds since last verdict {{instance}}")],
-     "short", 12, 8),
-    ("Worker state on disk", "timeseries",
-     [('sum by (instance, store) (piplwatch_state_disk_bytes)', "{{store}} {{instance}}")], "bytes", 12, 8),
+    (
+        "Transfers per minute by verdict",
+        "timeseries",
+        [("sum by (verdict) (rate(piplwatch_transfers_total[5m])) * 60", "{{verdict}}")],
+        "short",
+        12,
+        8,
+    ),
+    (
+        "Violations by rule (1h)",
+        "barchart",
+        [("sum by (rule_id) (increase(piplwatch_violations_total[1h]))", "{{rule_id}}")],
+        "short",
+        12,
+        8,
+    ),
+    (
+        "Violations by recipient (1h)",
+        "barchart",
+        [("sum by (recipient) (increase(piplwatch_recipient_violations_total[1h]))", "{{recipient}}")],
+        "short",
+        8,
+        8,
+    ),
+    (
+        "Findings by category (1h)",
+        "piechart",
+        [("sum by (category) (increase(piplwatch_findings_total[1h]))", "{{category}}")],
+        "short",
+        8,
+        8,
+    ),
+    (
+        "Subjects exposed (1h)",
+        "stat",
+        [("sum by (coverage) (increase(piplwatch_subjects_exposed_total[1h]))", "{{coverage}}")],
+        "short",
+        8,
+        8,
+    ),
+    (
+        "Cross-border individuals YTD vs tiers",
+        "timeseries",
+        [
+            ("max by (sensitivity) (piplwatch_cbdt_individuals_ytd)", "{{sensitivity}} YTD"),
+            ("max by (sensitivity, tier) (piplwatch_cbdt_tier_individuals)", "{{sensitivity}} tier: {{tier}}"),
+        ],
+        "short",
+        12,
+        8,
+    ),
+    (
+        "Dead-letter messages (1h)",
+        "timeseries",
+        [("sum by (reason) (increase(piplwatch_dlq_total[1h]))", "{{reason}}")],
+        "short",
+        12,
+        8,
+    ),
+    (
+        "Transfer to verdict latency",
+        "timeseries",
+        [
+            ("histogram_quantile(0.99, sum by (le) (rate(piplwatch_transfer_latency_seconds_bucket[5m])))", "p99"),
+            ("histogram_quantile(0.5, sum by (le) (rate(piplwatch_transfer_latency_seconds_bucket[5m])))", "p50"),
+            (
+                "histogram_quantile(0.99, sum by (le) (rate(piplwatch_detection_duration_seconds_bucket[5m])))",
+                "detection p99",
+            ),
+        ],
+        "s",
+        12,
+        8,
+    ),
+    (
+        "Worker health",
+        "stat",
+        [
+            ('up{job="piplwatch"}', "up {{instance}}"),
+            ("piplwatch_state_ready", "state ready {{instance}}"),
+            ("time() - piplwatch_last_processed_timestamp_seconds", "seconds since last verdict {{instance}}"),
+        ],
+        "short",
+        12,
+        8,
+    ),
+    (
+        "Worker state on disk",
+        "timeseries",
+        [("sum by (instance, store) (piplwatch_state_disk_bytes)", "{{store}} {{instance}}")],
+        "bytes",
+        12,
+        8,
+    ),
 ]
 
 
@@ -56,32 +123,59 @@ def dashboard() -> dict:
         if x + w > 24:
             x, y = 0, y + row_h
             row_h = 0
-        panels.append({
-            "id": i, "title": title, "type": kind, "datasource": {"type": "prometheus", "uid": "${datasource}"},
-            "gridPos": {"x": x, "y": y, "w": w, "h": h},
-            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-            "targets": [{"refId": chr(65 + j), "expr": e, "legendFormat": lg, "datasource": {"type": "prometheus",
-                                                                                        "uid": "${datasource}"}}
-                        for j, (e, lg) in enumerate(targets)],
-        })
+        panels.append(
+            {
+                "id": i,
+                "title": title,
+                "type": kind,
+                "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                "gridPos": {"x": x, "y": y, "w": w, "h": h},
+                "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+                "targets": [
+                    {
+                        "refId": chr(65 + j),
+                        "expr": e,
+                        "legendFormat": lg,
+                        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                    }
+                    for j, (e, lg) in enumerate(targets)
+                ],
+            }
+        )
         x += w
         row_h = max(row_h, h)
     return {
-        "title": "piplwatch: outbound personal information", "uid": "piplwatch", "schemaVersion": 39, "version": 1,
-        "editable": False, "refresh": "30s", "time": {"from": "now-6h", "to": "now"}, "tags": ["piplwatch", "pipl"],
-        "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus",
-                                 "label": "Prometheus"}]},
+        "title": "piplwatch: outbound personal information",
+        "uid": "piplwatch",
+        "schemaVersion": 39,
+        "version": 1,
+        "editable": False,
+        "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"},
+        "tags": ["piplwatch", "pipl"],
+        "templating": {
+            "list": [{"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Prometheus"}]
+        },
         "panels": panels,
     }
 
 
 def prometheus_rule() -> str:
     groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
-    doc = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-           "metadata": {"name": "piplwatch", "labels": {"app.kubernetes.io/name": "piplwatch",
-                                                        "app.kubernetes.io/component": "stream", "prometheus": "k8s",
-                                                        "role": "alert-rules"}},
-           "spec": {"groups": groups}}
+    doc = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": "piplwatch",
+            "labels": {
+                "app.kubernetes.io/name": "piplwatch",
+                "app.kubernetes.io/component": "stream",
+                "prometheus": "k8s",
+                "role": "alert-rules",
+            },
+        },
+        "spec": {"groups": groups},
+    }
     header = "# GENERATED by deploy/generate.py from deploy/prometheus/rules/piplwatch.rules.yml: do not edit.\n"
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
 

@@ -16,8 +16,19 @@ from detectors.config import ConfigError, DetectorConfig
 from detectors.engine import Scanner
 from detectors.registry import build_registry, entity_names
 
-__all__ = ["Check", "ConfigError", "Detector", "DetectorConfig", "Finding", "Pattern", "Scanner", "build_registry",
-           "entity_names", "scan", "scan_batch"]
+__all__ = [
+    "Check",
+    "ConfigError",
+    "Detector",
+    "DetectorConfig",
+    "Finding",
+    "Pattern",
+    "Scanner",
+    "build_registry",
+    "entity_names",
+    "scan",
+    "scan_batch",
+]
 try:  # the one version string is pyproject.toml's
     __version__ = metadata.version("piplwatch")
 except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, ClassVar, Mapping, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from detectors.normalize import strip_separators
 
@@ -81,10 +82,18 @@ class Finding(NamedTuple):
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (no raw value)."""
         d = {
-            "entity_type": self.entity_type, "start": self.start, "end": self.end,
-            "score": round(self.score, 3), "masked": self.masked, "preview": self.preview,
-            "detector": self.detector, "hmac": self.hmac, "sensitivity": self.sensitivity,
-            "category": self.category, "check": self.check, "context": self.context,
+            "entity_type": self.entity_type,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 3),
+            "masked": self.masked,
+            "preview": self.preview,
+            "detector": self.detector,
+            "hmac": self.hmac,
+            "sensitivity": self.sensitivity,
+            "category": self.category,
+            "check": self.check,
+            "context": self.context,
         }
         if self.field is not None:
             d["field"] = self.field
@@ -95,7 +104,7 @@ class Finding(NamedTuple):
 
 #: ``make_finding(fields)``: a Finding from all of its fields, in order. The one builder of findings (the engine, its
 #: compiled core and the NER stage use it): a third of the cost of NamedTuple's keyword handling, per finding.
-make_finding: Callable[[tuple[Any, ...]], Finding] = functools.partial(tuple.__new__, Finding)  # type: ignore[assignment]
+make_finding: Callable[[tuple[Any, ...]], Finding] = functools.partial(tuple.__new__, Finding)
 
 
 # score tiers (identifiers.md §0.4)
@@ -124,8 +133,13 @@ class Detector:
         super().__init_subclass__(**kwargs)
         cls.HAS_ATTRIBUTES = cls.attributes is not Detector.attributes
 
-    def __init__(self, *, patterns: tuple[Pattern, ...] | None = None,
-                 context: tuple[str, ...] | None = None, entity: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        patterns: tuple[Pattern, ...] | None = None,
+        context: tuple[str, ...] | None = None,
+        entity: str | None = None,
+    ) -> None:
         self.entity = entity or self.ENTITY
         self.patterns = patterns if patterns is not None else self.PATTERNS
         self.context = context if context is not None else self.CONTEXT

@@ -45,11 +45,12 @@ class DetectorConfig:
         return self.thresholds.get(entity, self.min_score)
 
     @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> "DetectorConfig":
+    def from_mapping(cls, data: dict[str, Any]) -> DetectorConfig:
         """Build from the ``[detectors]`` table."""
         from detectors.registry import entity_names
+        from detectors.taxonomy import NER_LABELS
 
-        known = set(entity_names()) | {"PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"}
+        known = set(entity_names()) | set(NER_LABELS)
         d = data.get("detectors", data)
         if not isinstance(d, dict):
             raise ConfigError("[detectors] must be a table")
@@ -76,7 +77,7 @@ class DetectorConfig:
         )
 
     @classmethod
-    def load(cls, path: str | Path) -> "DetectorConfig":
+    def load(cls, path: str | Path) -> DetectorConfig:
         """Load a ``.toml``, ``.yaml`` or ``.yml`` file."""
         p = Path(path)
         try:
@@ -90,6 +91,6 @@ class DetectorConfig:
                 data = yaml.safe_load(raw) or {}
             else:
                 data = tomllib.loads(raw.decode("utf-8"))
-        except Exception as exc:  # noqa: BLE001 - any parse error becomes one clear line
+        except Exception as exc:
             raise ConfigError(f"{p}: not valid {p.suffix.lstrip('.') or 'TOML'}: {exc}") from exc
         return cls.from_mapping(data)

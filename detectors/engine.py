@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from detectors.base import Boundary, Check, Detector, Finding, Pattern, make_finding
 from detectors.config import DetectorConfig
@@ -62,27 +63,52 @@ class Scanner:
     Not thread-safe (one Hyperscan scratch per database); create one scanner per thread.
     """
 
-    def __init__(self, config: DetectorConfig | None = None, *, hmac_key: bytes | None = None,
-                 detectors: Sequence[Detector] | None = None, ner: Any = None) -> None:
+    def __init__(
+        self,
+        config: DetectorConfig | None = None,
+        *,
+        hmac_key: bytes | None = None,
+        detectors: Sequence[Detector] | None = None,
+        ner: Any = None,
+    ) -> None:
         self.config = config or DetectorConfig()
         self._key = hmac_key if hmac_key is not None else load_hmac_key()
-        dets = list(detectors) if detectors is not None else build_registry(
-            entities=set(self.config.enabled) if self.config.enabled else None, disabled=set(self.config.disabled))
+        dets = (
+            list(detectors)
+            if detectors is not None
+            else build_registry(
+                entities=set(self.config.enabled) if self.config.enabled else None, disabled=set(self.config.disabled)
+            )
+        )
         dets += [DenyListDetector(e, v) for e, v in self.config.deny_list.items() if v]
         self.detectors = dets
         self.ner = ner
         self._kind_hashers: dict[str, KeyedHasher] = {}
         self.plan: ScanPlan = build_plan(
-            dets, thresholds=[self.config.threshold(d.entity) for d in dets], classes=[classify(d.entity) for d in dets],
-            hasher=self._hasher, allow_list=frozenset(self.config.allow_list))
+            dets,
+            thresholds=[self.config.threshold(d.entity) for d in dets],
+            classes=[classify(d.entity) for d in dets],
+            hasher=self._hasher,
+            allow_list=frozenset(self.config.allow_list),
+        )
         self._core = ScanCore(self.plan) if ScanCore is not None else None
         if self._core is None:
-            warnings.warn("detectors._scan_core is not compiled (no C compiler at install?): the scanner runs its "
-                          "Python reference, about 1.5x slower", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                "detectors._scan_core is not compiled (no C compiler at install?): the scanner runs its "
+                "Python reference, about 1.5x slower",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     # -- public API --------------------------------------------------------------------------
-    def scan(self, data: Any, *, entities: Iterable[str] | None = None, min_score: float | None = None,
-             ner: bool | None = None) -> list[Finding]:
+    def scan(
+        self,
+        data: Any,
+        *,
+        entities: Iterable[str] | None = None,
+        min_score: float | None = None,
+        ner: bool | None = None,
+    ) -> list[Finding]:
         """Scan a string (plain text) or a JSON-like object (dict/list, nested)."""
         if isinstance(data, str):
             found = self.scan_text(data)
@@ -92,9 +118,15 @@ class Scanner:
             found = self.scan_payload(data, ner=ner)
         return self._filter(found, entities, min_score)
 
-    def scan_batch(self, items: Iterable[Any], *, entities: Iterable[str] | None = None,
-                   min_score: float | None = None, ner: bool | None = None,
-                   chunk: int = 64) -> Iterator[list[Finding]]:
+    def scan_batch(
+        self,
+        items: Iterable[Any],
+        *,
+        entities: Iterable[str] | None = None,
+        min_score: float | None = None,
+        ner: bool | None = None,
+        chunk: int = 64,
+    ) -> Iterator[list[Finding]]:
         """Stream over many records; yields one list of findings per record, in order (``scan`` of each).
 
         With the NER stage on, records are taken ``chunk`` at a time so that their flagged windows go through
@@ -113,14 +145,15 @@ class Scanner:
         if batch:
             yield from self._scan_chunk(batch, entities, min_score)
 
-    def _scan_chunk(self, items: list[Any], entities: Iterable[str] | None,
-                    min_score: float | None) -> list[list[Finding]]:
+    def _scan_chunk(
+        self, items: list[Any], entities: Iterable[str] | None, min_score: float | None
+    ) -> list[list[Finding]]:
         found: list[list[Finding]] = []
         records, where = [], []  # what goes through the NER stage (scan() skips payloads without leaves)
         for item in items:
             if isinstance(item, str):
                 found.append(self.scan_text(item))
-                leaves = [(None, item)]
+                leaves: list[tuple[Any, str]] = [(None, item)]
             else:
                 leaves = flatten_leaves(item)
                 found.append(self.scan_payload(item, ner=False, leaves=leaves))
@@ -135,8 +168,9 @@ class Scanner:
         """Pattern findings in one plain text."""
         return self._scan_segments(text, [(0, 0, None)])
 
-    def scan_payload(self, obj: Any, *, ner: bool | None = None,
-                     leaves: list[tuple[str, str]] | None = None) -> list[Finding]:
+    def scan_payload(
+        self, obj: Any, *, ner: bool | None = None, leaves: list[tuple[str, str]] | None = None
+    ) -> list[Finding]:
         """Pattern (and, if enabled, gated NER) findings in a nested JSON-like object.
 
         ``leaves`` may pass ``flatten_leaves(obj)`` when the caller needs them too.
@@ -173,8 +207,9 @@ class Scanner:
         return found
 
     # -- the hot path ------------------------------------------------------------------------
-    def _scan_segments(self, text: str, segs: list[tuple[int, int, str | None]],
-                       byte_segs: list[tuple[int, int]] | None = None) -> list[Finding]:
+    def _scan_segments(
+        self, text: str, segs: list[tuple[int, int, str | None]], byte_segs: list[tuple[int, int]] | None = None
+    ) -> list[Finding]:
         """``segs``: (segment start, value start, field path) in string offsets, sorted.
 
         ``byte_segs`` are the same offsets in UTF-8 bytes of the unfolded text, when the caller has them.
@@ -184,8 +219,9 @@ class Scanner:
             return self._core.scan_segments(text, segs, byte_segs)
         return self._scan_segments_py(text, segs, byte_segs)
 
-    def _scan_segments_py(self, text: str, segs: list[tuple[int, int, str | None]],
-                          byte_segs: list[tuple[int, int]] | None = None) -> list[Finding]:
+    def _scan_segments_py(
+        self, text: str, segs: list[tuple[int, int, str | None]], byte_segs: list[tuple[int, int]] | None = None
+    ) -> list[Finding]:
         """The readable reference of the hot path: the compiled core must give exactly these findings."""
         plan = self.plan
         if plan.db is None:
@@ -243,7 +279,9 @@ class Scanner:
                 gdb.scan(padded[lo:hi], match_event_handler=_on_match, context=ghits)
                 for idx, s, e in ghits:
                     _, pat, wrapped = entries[idx]
-                    cands.append((d, pat, wrapped, s + lo if wrapped else s + lo - 1, (e - 2 if wrapped else e - 1) + lo))
+                    cands.append(
+                        (d, pat, wrapped, s + lo if wrapped else s + lo - 1, (e - 2 if wrapped else e - 1) + lo)
+                    )
         if not cands:
             return []
         # byte offsets of segment starts, for clipping context windows and mapping fields
@@ -312,7 +350,7 @@ class Scanner:
         kept.sort(key=lambda k: k[0][2])
         out: list[Finding] = []
         last_seg, last_b, last_c = -1, 0, 0
-        for (sc, di, s, e, check, ctx, value, seg_i), norm in kept:
+        for (sc, di, s, _e, check, ctx, value, seg_i), norm in kept:
             if ascii_only:
                 cs = s
             else:
@@ -324,8 +362,18 @@ class Scanner:
         out.sort(key=lambda f: (f.field or "", f.start))
         return out
 
-    def _finding(self, di: int, det: Detector, seg: tuple[int, int, str | None], s: int, score: float, check: Check,
-                 ctx: bool, value: str, norm: str) -> Finding:
+    def _finding(
+        self,
+        di: int,
+        det: Detector,
+        seg: tuple[int, int, str | None],
+        s: int,
+        score: float,
+        check: Check,
+        ctx: bool,
+        value: str,
+        norm: str,
+    ) -> Finding:
         """``s``: the string offset of the value in the scanned text; ``seg``: its (segment, value start, path)."""
         e = s + len(value)
         val_start, path = seg[1], seg[2]
@@ -333,10 +381,24 @@ class Scanner:
         attrs = det.attributes(value) if det.HAS_ATTRIBUTES else {}
         if attrs:
             sensitivity = sensitivity_of(sensitivity, attrs)
-        return make_finding((
-            det.entity, s - val_start, e - val_start, round(score, 3), det.name, preview(value, det.entity),
-            self.plan.hashers[di](norm), sensitivity, category, det.MASKED, path, check.value, ctx, attrs,
-        ))
+        return make_finding(
+            (
+                det.entity,
+                s - val_start,
+                e - val_start,
+                round(score, 3),
+                det.name,
+                preview(value, det.entity),
+                self.plan.hashers[di](norm),
+                sensitivity,
+                category,
+                det.MASKED,
+                path,
+                check.value,
+                ctx,
+                attrs,
+            )
+        )
 
     def hmac_of(self, kind: str, normalized: str) -> str:
         """The keyed HMAC this scanner gives a normalized value of ``kind`` (for joins with consents)."""
@@ -347,7 +409,6 @@ class Scanner:
         if hasher is None:
             hasher = self._kind_hashers[kind] = KeyedHasher(self._key, f"{kind}:".encode())
         return hasher
-
 
 
 def _anchor_start(padded: bytes, end: int, anchor: tuple[str, str]) -> int:

@@ -28,7 +28,7 @@ from detectors.ner_fast import pipe as ner_pipe
 from detectors.patterns._common import COMPOUND_SURNAMES, SURNAMES
 from detectors.redact import preview
 from detectors.structured import leaf_name
-from detectors.taxonomy import classify
+from detectors.taxonomy import NER_LABELS, classify
 
 if TYPE_CHECKING:
     from detectors.engine import Scanner
@@ -37,18 +37,62 @@ logger = logging.getLogger(__name__)
 
 MODEL_ENV = "PIPLWATCH_NER_MODEL"
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "piplwatch_zh_ner"
-LABELS = {"PERSON": "PERSON", "LOCATION": "LOCATION", "ORGANIZATION": "ORGANIZATION", "ADDRESS": "ADDRESS"}
+LABELS = {label: label for label in NER_LABELS}  # model label -> entity type
 NER_SCORE = {"PERSON": 0.8, "ADDRESS": 0.8, "LOCATION": 0.6, "ORGANIZATION": 0.6}
 RULE_SCORE = 0.75
 WINDOW = 16
 MAX_WINDOW_CHARS = 96
 
-NAME_FIELDS = frozenset("姓名 名字 联系人 收件人 收货人 持卡人 户名 客户姓名 法定代表人 监护人 name full_name fullname "
-                        "realname real_name username_cn contact_name receiver consignee xm lxr sjr shr".split())
-ADDRESS_FIELDS = frozenset("地址 住址 家庭住址 收货地址 户籍地址 居住地址 通讯地址 所在地 详细地址 address addr "
-                           "home_address shipping_address dz zz".split())
+NAME_FIELDS = frozenset(
+    [
+        "姓名",
+        "名字",
+        "联系人",
+        "收件人",
+        "收货人",
+        "持卡人",
+        "户名",
+        "客户姓名",
+        "法定代表人",
+        "监护人",
+        "name",
+        "full_name",
+        "fullname",
+        "realname",
+        "real_name",
+        "username_cn",
+        "contact_name",
+        "receiver",
+        "consignee",
+        "xm",
+        "lxr",
+        "sjr",
+        "shr",
+    ]
+)
+ADDRESS_FIELDS = frozenset(
+    [
+        "地址",
+        "住址",
+        "家庭住址",
+        "收货地址",
+        "户籍地址",
+        "居住地址",
+        "通讯地址",
+        "所在地",
+        "详细地址",
+        "address",
+        "addr",
+        "home_address",
+        "shipping_address",
+        "dz",
+        "zz",
+    ]
+)
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_NAME_VALUE = re.compile(r"^(?:[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}[·•‧][\u4e00-\u9fff]{1,8}|[A-Z][a-z]+ [A-Z][a-z]+)$")
+_NAME_VALUE = re.compile(
+    r"^(?:[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}[·•‧][\u4e00-\u9fff]{1,8}|[A-Z][a-z]+ [A-Z][a-z]+)$"
+)
 _ADDRESS_VALUE = re.compile(r"[\u4e00-\u9fff].*(?:省|市|区|县|镇|乡|路|街|道|巷|弄|号|室|村|栋|幢|楼|小区)")
 _COMPOUND = "|".join(COMPOUND_SURNAMES)
 _CUES = re.compile(
@@ -67,7 +111,7 @@ def _model_path(path: str | os.PathLike[str] | None) -> Path:
 _LOADED: dict[Path, Any] = {}
 
 
-def load_ner(path: str | os.PathLike[str] | None = None, *, required: bool = True) -> "NerStage | None":
+def load_ner(path: str | os.PathLike[str] | None = None, *, required: bool = True) -> NerStage | None:
     """Load the shipped pipeline once per process; ``None`` if it is absent and not ``required``."""
     p = _model_path(path)
     if p not in _LOADED:
@@ -108,17 +152,19 @@ class NerStage:
         self._names: dict[str | None, str] = {}  # field path -> lower-cased leaf name (paths repeat across records)
 
     # -- public ------------------------------------------------------------------------------
-    def augment_text(self, text: str, found: list[Finding], scanner: "Scanner") -> list[Finding]:
+    def augment_text(self, text: str, found: list[Finding], scanner: Scanner) -> list[Finding]:
         """Add PERSON/ADDRESS/... findings in one plain text."""
         return self.augment_leaves([(None, text)], found, scanner)
 
-    def augment_leaves(self, leaves: list[tuple[str | None, str]], found: list[Finding],
-                       scanner: "Scanner") -> list[Finding]:
+    def augment_leaves(
+        self, leaves: list[tuple[str | None, str]], found: list[Finding], scanner: Scanner
+    ) -> list[Finding]:
         """Add findings for a flattened record; ``found`` are the pattern findings."""
         return self.augment_many([(leaves, found)], scanner)[0]
 
-    def augment_many(self, records: list[tuple[list[tuple[str | None, str]], list[Finding]]],
-                     scanner: "Scanner") -> list[list[Finding]]:
+    def augment_many(
+        self, records: list[tuple[list[tuple[str | None, str]], list[Finding]]], scanner: Scanner
+    ) -> list[list[Finding]]:
         """``augment_leaves`` for many records, their flagged windows through the model in one batched pass.
 
         The model's cost per call is mostly fixed for short windows (~1 ms for one 45-character window vs
@@ -142,7 +188,7 @@ class NerStage:
             out.append(_merge(found, extra))
         return out
 
-    def _prepare(self, leaves: list[tuple[str | None, str]], found: list[Finding], scanner: "Scanner"):
+    def _prepare(self, leaves: list[tuple[str | None, str]], found: list[Finding], scanner: Scanner):
         """Field-rule findings and the windows to send to the model, for one record."""
         self.stats.records += 1
         taken: dict[str | None, list[tuple[int, int]]] = {}
@@ -177,13 +223,29 @@ class NerStage:
         return taken, extra, jobs
 
     # -- helpers -----------------------------------------------------------------------------
-    def _finding(self, scanner: "Scanner", label: str, text: str, path: str | None, start: int, score: float,
-                 detector: str) -> Finding:
+    def _finding(
+        self, scanner: Scanner, label: str, text: str, path: str | None, start: int, score: float, detector: str
+    ) -> Finding:
         category, sensitivity = _CLASSES[label]
         norm = "".join(text.split())  # whitespace removed (str.split's whitespace is re's \s)
-        return make_finding((label, start, start + len(text), score, detector, preview(text, label),
-                                     scanner.hmac_of(label, norm), sensitivity, category, False, path,
-                                     _NOT_APPLICABLE, False, _NO_ATTRIBUTES))
+        return make_finding(
+            (
+                label,
+                start,
+                start + len(text),
+                score,
+                detector,
+                preview(text, label),
+                scanner.hmac_of(label, norm),
+                sensitivity,
+                category,
+                False,
+                path,
+                _NOT_APPLICABLE,
+                False,
+                _NO_ATTRIBUTES,
+            )
+        )
 
 
 _CLASSES = {label: classify(label) for label in LABELS.values()}

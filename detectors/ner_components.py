@@ -8,6 +8,7 @@ single most useful feature for Chinese character-level NER. It never touches ``d
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -30,7 +31,8 @@ _IN_CLAUSE = r"[^，。；,;：:！？!?、\s]"
 # a clause that reaches a street-level part and ends in a building unit
 _ADDRESS_TAIL = re.compile(
     rf"{_IN_CLAUSE}*?(?:路|街|道|巷|弄|村|胡同|大道){_IN_CLAUSE}*(?:号楼|号院|号|室|楼|栋|幢|单元|层|座)"
-    r"[0-9A-Za-z\-]*")
+    r"[0-9A-Za-z\-]*"
+)
 MAX_ADDRESS_CHARS = 80
 
 
@@ -44,7 +46,7 @@ def address_extend(doc: Doc) -> Doc:
     """
     text = doc.text
     ents = list(doc.ents)
-    out = []
+    out: list[Any] = []
     covered_until = -1
     for ent in ents:
         if ent.start_char < covered_until:
@@ -59,8 +61,11 @@ def address_extend(doc: Doc) -> Doc:
                     covered_until = span.end_char
                     continue
         out.append(ent)
-    out = [e for i, e in enumerate(out) if not any(o is not e and o.start <= e.start and e.end <= o.end
-                                                   for o in out[:i] + out[i + 1:])]
+    out = [
+        e
+        for i, e in enumerate(out)
+        if not any(o is not e and o.start <= e.start and e.end <= o.end for o in out[:i] + out[i + 1 :])
+    ]
     doc.ents = _join_address_parts(doc, text, sorted(out, key=lambda e: e.start))
     return doc
 
@@ -70,10 +75,14 @@ MAX_BACK_CHARS = 24
 _NUM = "0-9A-Za-z一二三四五六七八九十百零"
 # a span that ends in a building unit (号, 室, 栋, 幢, 单元 ... or 8-6-1440) is a postal address, whatever the model
 # called it (it often calls an estate name plus unit an ORGANIZATION)
-_UNIT_TAIL = re.compile(rf"(?:[{_NUM}]+(?:号楼|号院|号|室|栋|幢|单元|层|楼|座|组团)[0-9A-Za-z\-]*|[0-9]+-[0-9]+(?:-[0-9]+)?)$")
+_UNIT_TAIL = re.compile(
+    rf"(?:[{_NUM}]+(?:号楼|号院|号|室|栋|幢|单元|层|楼|座|组团)[0-9A-Za-z\-]*|[0-9]+-[0-9]+(?:-[0-9]+)?)$"
+)
 # a street name, its number and what follows up to the clause end: an address the model missed entirely
-_STREET_NUMBER = re.compile(r"(?:(?![在于到是住的和与从往去向及或])[\u4e00-\u9fff]){2,5}(?:大道|路|街|巷|弄)"
-                            rf"[0-9一二三四五六七八九十百]+{_IN_CLAUSE}{{0,30}}")
+_STREET_NUMBER = re.compile(
+    r"(?:(?![在于到是住的和与从往去向及或])[\u4e00-\u9fff]){2,5}(?:大道|路|街|巷|弄)"
+    rf"[0-9一二三四五六七八九十百]+{_IN_CLAUSE}{{0,30}}"
+)
 
 
 def _street_number_spans(doc: Doc, text: str, ents: list) -> list:
@@ -111,16 +120,20 @@ def _join_address_parts(doc: Doc, text: str, ents: list) -> list:
         merged.append(ent)
         while len(merged) >= 2:  # merging can make the piece before it joinable too
             prev, cur = merged[-2], merged[-1]
-            gap = text[prev.end_char:cur.start_char]
-            if not (prev.label_ in ("LOCATION", "ADDRESS") and cur.label_ in ("LOCATION", "ADDRESS")
-                    and "ADDRESS" in (prev.label_, cur.label_) and len(gap) <= 1
-                    and not any(c in _CLAUSE_BREAK for c in gap)):
+            gap = text[prev.end_char : cur.start_char]
+            if not (
+                prev.label_ in ("LOCATION", "ADDRESS")
+                and cur.label_ in ("LOCATION", "ADDRESS")
+                and "ADDRESS" in (prev.label_, cur.label_)
+                and len(gap) <= 1
+                and not any(c in _CLAUSE_BREAK for c in gap)
+            ):
                 break
             span = doc.char_span(prev.start_char, cur.end_char, label="ADDRESS", alignment_mode="expand")
             if span is None:
                 break
             merged[-2:] = [span]
-    out = []
+    out: list[Any] = []
     for ent in merged:
         if ent.label_ == "ADDRESS" and ent.text[:1].isascii() and ent.text[:1].isalnum():
             floor = out[-1].end_char if out else 0

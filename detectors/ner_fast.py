@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy
@@ -47,7 +48,7 @@ def load_pipeline(path: str | os.PathLike[str]) -> Any:
     import detectors.ner_components  # noqa: F401 - registers the pipeline's own components
 
     with use_ops("numpy", use_blis=False):
-        return spacy.load(path)
+        return spacy.load(Path(path))
 
 
 class _Decoder:
@@ -114,16 +115,26 @@ def annotate(proc: Any, docs: list[Any]) -> None:
     arrays = [d.to_array([ENT_IOB, ENT_TYPE, SENT_START, IS_SPACE]) for d in docs if len(d)]
     attrs = numpy.concatenate(arrays) if arrays else numpy.zeros((0, 4), dtype=numpy.uint64)
     ents = _decode(
-        cached, bias, up_w, up_b, dec.class_mask(), dec.kinds, dec.labels,
+        cached,
+        bias,
+        up_w,
+        up_b,
+        dec.class_mask(),
+        dec.kinds,
+        dec.labels,
         numpy.asarray([len(d) for d in docs], dtype=numpy.int32),
-        attrs[:, 0].astype(numpy.int32), numpy.ascontiguousarray(attrs[:, 1], dtype=numpy.uint64),
-        attrs[:, 2].view(numpy.int64).astype(numpy.int32), attrs[:, 3].astype(numpy.uint8),
-        n_feats, n_hidden, n_pieces)
+        attrs[:, 0].astype(numpy.int32),
+        numpy.ascontiguousarray(attrs[:, 1], dtype=numpy.uint64),
+        attrs[:, 2].view(numpy.int64).astype(numpy.int32),
+        attrs[:, 3].astype(numpy.uint8),
+        n_feats,
+        n_hidden,
+        n_pieces,
+    )
     for doc, found in zip(docs, ents):
         if not len(doc):
             continue
-        doc.set_ents([Span(doc, s, e, label=label, kb_id=doc[s].ent_kb_id) for s, e, label in found],
-                     default="outside")
+        doc.set_ents([Span(doc, s, e, label=label, kb_id=doc[s].ent_kb_id) for s, e, label in found], default="outside")
 
 
 def pipe(nlp: Any, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[Any]:
@@ -133,8 +144,12 @@ def pipe(nlp: Any, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[A
     procs = list(nlp.pipeline)
     fast = {name: _usable(proc) for name, proc in procs}
     if _decode is None:
-        warnings.warn("detectors._greedy_ner is not compiled (no C compiler at install?): NER runs spaCy's own "
-                      "parser loop, about 2x slower", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "detectors._greedy_ner is not compiled (no C compiler at install?): NER runs spaCy's own "
+            "parser loop, about 2x slower",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if not any(fast.values()):
         yield from nlp.pipe(texts, batch_size=batch_size)
         return

@@ -9,8 +9,8 @@ near its words.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 import hyperscan
 
@@ -73,11 +73,17 @@ class ScanPlan:
         m = self.start_regex[pat.name].search(window)
         if m is None:
             return -1
-        return lo + len(window[:m.start()].encode())
+        return lo + len(window[: m.start()].encode())
 
 
-def build_plan(detectors: Sequence[Detector], *, thresholds: Sequence[float], classes: Sequence[tuple[str, str]],
-               hasher: Callable[[str], KeyedHasher], allow_list: frozenset[str]) -> ScanPlan:
+def build_plan(
+    detectors: Sequence[Detector],
+    *,
+    thresholds: Sequence[float],
+    classes: Sequence[tuple[str, str]],
+    hasher: Callable[[str], KeyedHasher],
+    allow_list: frozenset[str],
+) -> ScanPlan:
     """Compile the databases and per-detector tables for ``detectors`` (``hasher(kind)`` gives the keyed hasher of an
     HMAC namespace)."""
     dets = tuple(detectors)
@@ -103,13 +109,22 @@ def build_plan(detectors: Sequence[Detector], *, thresholds: Sequence[float], cl
     for w, _ in kws:
         exprs.append(_keyword_regex(w))
         flags.append(_flags(w) | hyperscan.HS_FLAG_CASELESS)
-    gated = {d: (tuple(entries), _compile([_expr(p, w) for _, p, w in entries], [_flags(p.regex) for _, p, _ in entries]))
-             for d, entries in gated_by_det.items()}
+    gated = {
+        d: (tuple(entries), _compile([_expr(p, w) for _, p, w in entries], [_flags(p.regex) for _, p, _ in entries]))
+        for d, entries in gated_by_det.items()
+    }
     return ScanPlan(
-        detectors=dets, db=_compile(exprs, flags), patterns=tuple(pats), keywords=tuple(w for w, _ in kws),
-        keyword_detectors=tuple(tuple(sorted(d)) for _, d in kws), gated=gated,
-        priority=tuple(d.PRIORITY for d in dets), thresholds=tuple(thresholds), classes=tuple(classes),
-        hashers=tuple(hasher(d.SUBJECT_KIND or d.entity) for d in dets), allow_list=allow_list,
+        detectors=dets,
+        db=_compile(exprs, flags),
+        patterns=tuple(pats),
+        keywords=tuple(w for w, _ in kws),
+        keyword_detectors=tuple(tuple(sorted(d)) for _, d in kws),
+        gated=gated,
+        priority=tuple(d.PRIORITY for d in dets),
+        thresholds=tuple(thresholds),
+        classes=tuple(classes),
+        hashers=tuple(hasher(d.SUBJECT_KIND or d.entity) for d in dets),
+        allow_list=allow_list,
         # the same regex anchored at the end, in Python syntax, for patterns scanned without start tracking
         start_regex={p.name: re.compile(f"(?:{p.regex})\\Z") for _, p, _ in pats if p.som_window},
     )

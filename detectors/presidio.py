@@ -13,7 +13,7 @@ Chinese, has nothing to add.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any
 
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 
@@ -26,28 +26,53 @@ from detectors.registry import entity_names
 class PiplwatchRecognizer(EntityRecognizer):
     """All piplwatch pattern detectors as one Presidio recognizer."""
 
-    def __init__(self, supported_entities: Optional[List[str]] = None, supported_language: str = "zh",
-                 scanner: Scanner | None = None, config: DetectorConfig | None = None) -> None:
+    def __init__(
+        self,
+        supported_entities: list[str] | None = None,
+        supported_language: str = "zh",
+        scanner: Scanner | None = None,
+        config: DetectorConfig | None = None,
+    ) -> None:
         self._scanner = scanner or Scanner(config)
-        super().__init__(supported_entities=supported_entities or entity_names(), name="PiplwatchRecognizer",
-                         supported_language=supported_language, version=__version__)
+        super().__init__(
+            supported_entities=supported_entities or entity_names(),
+            name="PiplwatchRecognizer",
+            supported_language=supported_language,
+            version=__version__,
+        )
+
+    name: str  # set by EntityRecognizer.__init__
 
     def load(self) -> None:
         """Nothing to load: the Hyperscan database is built in the constructor."""
 
-    def analyze(self, text: str, entities: List[str], nlp_artifacts: Any = None) -> List[RecognizerResult]:
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
         """Return Presidio results for the requested entities."""
         wanted = set(entities or self.supported_entities) & set(self.supported_entities)
         out = []
         for f in self._scanner.scan_text(text):
             if f.entity_type not in wanted:
                 continue
-            expl = AnalysisExplanation(recognizer=self.name, original_score=f.score, pattern_name=f.detector,
-                                       textual_explanation=f"piplwatch {f.detector}: check={f.check}, context={f.context}")
-            out.append(RecognizerResult(entity_type=f.entity_type, start=f.start, end=f.end, score=f.score,
-                                        analysis_explanation=expl,
-                                        recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                                                              "masked": f.masked, "hmac": f.hmac}))
+            expl = AnalysisExplanation(
+                recognizer=self.name,
+                original_score=f.score,
+                pattern_name=f.detector,
+                textual_explanation=f"piplwatch {f.detector}: check={f.check}, context={f.context}",
+            )
+            out.append(
+                RecognizerResult(
+                    entity_type=f.entity_type,
+                    start=f.start,
+                    end=f.end,
+                    score=f.score,
+                    analysis_explanation=expl,
+                    recognition_metadata={
+                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                        "masked": f.masked,
+                        "hmac": f.hmac,
+                    },
+                )
+            )
         return out
 
 

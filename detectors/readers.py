@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 
 @dataclass
@@ -50,8 +51,8 @@ def iter_records(name: str, raw: bytes, errors: list[str]) -> Iterator[Record]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{name}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+        lineno = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"{name}:{lineno}: not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     kind = _kind(name, raw[:64])
     if kind == "jsonl":
         for n, line in enumerate(text.splitlines(), 1):
@@ -64,7 +65,7 @@ def iter_records(name: str, raw: bytes, errors: list[str]) -> Iterator[Record]:
                 continue
             if isinstance(obj, dict) and ("text" in obj or "payload" in obj):
                 if "text" in obj and not isinstance(obj["text"], str):
-                    errors.append(f"{name}:{n}: \"text\" must be a string")
+                    errors.append(f'{name}:{n}: "text" must be a string')
                     continue
                 yield Record(name, n, obj.get("id", n), obj["text"] if "text" in obj else obj["payload"])
             else:

@@ -87,7 +87,7 @@ def preview(value: str, entity: str) -> str:
     if n <= 4:
         return value[:1] + MASK * (n - 1)
     head, tail = min(3, n // 4), min(2, n // 6)
-    return value[:head] + MASK * (n - head - tail) + (value[n - tail:] if tail else "")
+    return value[:head] + MASK * (n - head - tail) + (value[n - tail :] if tail else "")
 
 
 def redact_text(scanner: Any, text: str, *, min_score: float = 0.3) -> str:
@@ -97,7 +97,7 @@ def redact_text(scanner: Any, text: str, *, min_score: float = 0.3) -> str:
     for f in sorted(scanner.scan(text, min_score=min_score), key=lambda f: f.start):
         if f.start < last:
             continue
-        out.append(text[last:f.start])
+        out.append(text[last : f.start])
         out.append(f.preview)
         last = f.end
     out.append(text[last:])

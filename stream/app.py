@@ -27,38 +27,54 @@ BATCH_WITHIN_S = 0.01
 def _bound_fetch_wait(ms: int) -> None:
     from faust.transport.drivers import aiokafka as drv
 
-    original = drv.AIOKafkaConsumerThread._create_worker_consumer
+    original = drv.AIOKafkaConsumerThread._create_worker_consumer  # noqa: SLF001 - see FETCH_MAX_WAIT_MS
     if getattr(original, "_piplwatch", False):
         return
 
     def create(self: Any, transport: Any) -> Any:
         consumer = original(self, transport)
-        consumer._fetch_max_wait_ms = ms  # read by aiokafka when the fetcher starts
+        consumer._fetch_max_wait_ms = ms  # noqa: SLF001 - read by aiokafka when the fetcher starts
         return consumer
 
-    create._piplwatch = True  # type: ignore[attr-defined]
-    drv.AIOKafkaConsumerThread._create_worker_consumer = create
+    create._piplwatch = True  # type: ignore[attr-defined]  # noqa: SLF001
+    drv.AIOKafkaConsumerThread._create_worker_consumer = create  # type: ignore[method-assign]  # noqa: SLF001
 
 
 def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
     """Build the Faust app for ``settings``."""
     _bound_fetch_wait(FETCH_MAX_WAIT_MS)
-    credentials = None
+    credentials: Any = None
     if settings.sasl_mechanism:
-        credentials = faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_password,
-                                            mechanism=settings.sasl_mechanism)
+        credentials = faust.SASLCredentials(
+            username=settings.sasl_username, password=settings.sasl_password, mechanism=settings.sasl_mechanism
+        )
     elif settings.ssl_cafile:
         import ssl
 
         credentials = ssl.create_default_context(cafile=settings.ssl_cafile)
     app = faust.App(
-        settings.app_id, broker=settings.broker, broker_credentials=credentials, store="memory://",
-        broker_session_timeout=6, broker_heartbeat_interval=2, broker_commit_every=500, broker_commit_interval=1.0,
-        consumer_auto_offset_reset="earliest", topic_partitions=settings.partitions, web_enabled=False,
-        consumer_max_fetch_size=settings.max_message_bytes * 4, producer_max_request_size=settings.max_message_bytes * 2,
+        settings.app_id,
+        broker=settings.broker,
+        broker_credentials=credentials,
+        store="memory://",
+        broker_session_timeout=6,
+        broker_heartbeat_interval=2,
+        broker_commit_every=500,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        topic_partitions=settings.partitions,
+        web_enabled=False,
+        consumer_max_fetch_size=settings.max_message_bytes * 4,
+        producer_max_request_size=settings.max_message_bytes * 2,
     )
-    transfers = app.topic(settings.topics.transfers, key_type=bytes, value_type=bytes, key_serializer="raw",
-                          value_serializer="raw", partitions=settings.partitions)
+    transfers = app.topic(
+        settings.topics.transfers,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+    )
     runtime = Runtime(settings, app)
 
     @app.agent(transfers, name="judge_transfers")
@@ -72,7 +88,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
     async def start_runtime() -> None:
         await runtime.start()
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def stop_runtime(sender: Any, **kwargs: Any) -> None:
         await runtime.stop()
 

@@ -9,8 +9,9 @@ else is ``unregistered`` or ``other``.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -24,8 +25,11 @@ if TYPE_CHECKING:
 
 MAX_RECIPIENT_LABELS = 50
 #: (sensitivity, tier) of ``piplwatch_cbdt_tier_individuals`` -> the rules-file constant that holds it
-TIER_CONSTANTS = {("pi", "standard_contract"): "cbdt_pi_standard_contract", ("pi", "assessment"): "cbdt_pi_assessment",
-                  ("spi", "assessment"): "cbdt_spi_assessment"}
+TIER_CONSTANTS = {
+    ("pi", "standard_contract"): "cbdt_pi_standard_contract",
+    ("pi", "assessment"): "cbdt_pi_assessment",
+    ("spi", "assessment"): "cbdt_spi_assessment",
+}
 #: how a worker start loaded consents and agreements (``stream.state.materialize``)
 STATE_LOADS = ("resume", "empty_store", "requested", "source_changed", "partitions_changed")
 DETECTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -60,50 +64,101 @@ class PiplwatchMetrics:
     _children: dict = field(default_factory=dict)
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> "PiplwatchMetrics":
+    def create(cls, registry: CollectorRegistry) -> PiplwatchMetrics:
         """Create and pre-initialize every series on ``registry``."""
         m = cls(
-            transfers=Counter("piplwatch_transfers_total", "Judged transfers", ["channel", "verdict"], registry=registry),
-            violations=Counter("piplwatch_violations_total", "Rule violations", ["rule_id", "severity"], registry=registry),
-            recipient_violations=Counter("piplwatch_recipient_violations_total",
-                                         "Rule violations per registered recipient (bounded, see module doc)",
-                                         ["recipient", "rule_id", "severity"], registry=registry),
-            findings=Counter("piplwatch_findings_total", "Personal-information findings in transfers",
-                             ["entity_type", "category", "sensitivity"], registry=registry),
-            subjects=Counter("piplwatch_subjects_exposed_total", "Data subjects in judged transfers",
-                             ["verdict", "coverage"], registry=registry),
-            detection_seconds=Histogram("piplwatch_detection_duration_seconds", "Detection time per transfer",
-                                        buckets=DETECTION_BUCKETS, registry=registry),
-            latency_seconds=Histogram("piplwatch_transfer_latency_seconds",
-                                      "From the transfer reaching Kafka to its verdict being sent",
-                                      buckets=LATENCY_BUCKETS, registry=registry),
+            transfers=Counter(
+                "piplwatch_transfers_total", "Judged transfers", ["channel", "verdict"], registry=registry
+            ),
+            violations=Counter(
+                "piplwatch_violations_total", "Rule violations", ["rule_id", "severity"], registry=registry
+            ),
+            recipient_violations=Counter(
+                "piplwatch_recipient_violations_total",
+                "Rule violations per registered recipient (bounded, see module doc)",
+                ["recipient", "rule_id", "severity"],
+                registry=registry,
+            ),
+            findings=Counter(
+                "piplwatch_findings_total",
+                "Personal-information findings in transfers",
+                ["entity_type", "category", "sensitivity"],
+                registry=registry,
+            ),
+            subjects=Counter(
+                "piplwatch_subjects_exposed_total",
+                "Data subjects in judged transfers",
+                ["verdict", "coverage"],
+                registry=registry,
+            ),
+            detection_seconds=Histogram(
+                "piplwatch_detection_duration_seconds",
+                "Detection time per transfer",
+                buckets=DETECTION_BUCKETS,
+                registry=registry,
+            ),
+            latency_seconds=Histogram(
+                "piplwatch_transfer_latency_seconds",
+                "From the transfer reaching Kafka to its verdict being sent",
+                buckets=LATENCY_BUCKETS,
+                registry=registry,
+            ),
             dlq=Counter("piplwatch_dlq_total", "Messages sent to the dead-letter topic", ["reason"], registry=registry),
-            messages=Counter("piplwatch_messages_processed_total", "Input messages by outcome", ["outcome"],
-                             registry=registry),
-            last_processed=Gauge("piplwatch_last_processed_timestamp_seconds", "When the last transfer was judged",
-                                 registry=registry),
-            state_records=Gauge("piplwatch_state_records", "Materialized consent and agreement records", ["kind"],
-                                registry=registry),
-            state_ready=Gauge("piplwatch_state_ready", "1 once consents and agreements have caught up", registry=registry),
-            state_loads=Counter("piplwatch_state_loads_total",
-                                "Worker starts by how consent and agreement state was loaded: resumed from the stored "
-                                "source positions, or read from the beginning and why", ["how"], registry=registry),
-            state_pruned=Counter("piplwatch_state_pruned_sets_total",
-                                 "Counter sets dropped past their retention (daily: 9 days; year-to-date: last year)",
-                                 ["kind"], registry=registry),
-            state_disk=Gauge("piplwatch_state_disk_bytes", "Live RocksDB file bytes of the worker's stores", ["store"],
-                             registry=registry),
-            cbdt_ytd=Gauge("piplwatch_cbdt_individuals_ytd", "Distinct individuals sent abroad this year",
-                           ["sensitivity"], registry=registry),
-            cbdt_tier=Gauge("piplwatch_cbdt_tier_individuals",
-                            "Cross-border tiers: distinct individuals per year from which a mechanism is required "
-                            "(from the rules file)", ["sensitivity", "tier"], registry=registry),
-            cbdt_warning_ratio=Gauge("piplwatch_cbdt_tier_warning_ratio",
-                                     "Share of a cross-border tier from which TA-21 warns (from the rules file)",
-                                     registry=registry),
+            messages=Counter(
+                "piplwatch_messages_processed_total", "Input messages by outcome", ["outcome"], registry=registry
+            ),
+            last_processed=Gauge(
+                "piplwatch_last_processed_timestamp_seconds", "When the last transfer was judged", registry=registry
+            ),
+            state_records=Gauge(
+                "piplwatch_state_records", "Materialized consent and agreement records", ["kind"], registry=registry
+            ),
+            state_ready=Gauge(
+                "piplwatch_state_ready", "1 once consents and agreements have caught up", registry=registry
+            ),
+            state_loads=Counter(
+                "piplwatch_state_loads_total",
+                "Worker starts by how consent and agreement state was loaded: resumed from the stored "
+                "source positions, or read from the beginning and why",
+                ["how"],
+                registry=registry,
+            ),
+            state_pruned=Counter(
+                "piplwatch_state_pruned_sets_total",
+                "Counter sets dropped past their retention (daily: 9 days; year-to-date: last year)",
+                ["kind"],
+                registry=registry,
+            ),
+            state_disk=Gauge(
+                "piplwatch_state_disk_bytes",
+                "Live RocksDB file bytes of the worker's stores",
+                ["store"],
+                registry=registry,
+            ),
+            cbdt_ytd=Gauge(
+                "piplwatch_cbdt_individuals_ytd",
+                "Distinct individuals sent abroad this year",
+                ["sensitivity"],
+                registry=registry,
+            ),
+            cbdt_tier=Gauge(
+                "piplwatch_cbdt_tier_individuals",
+                "Cross-border tiers: distinct individuals per year from which a mechanism is required "
+                "(from the rules file)",
+                ["sensitivity", "tier"],
+                registry=registry,
+            ),
+            cbdt_warning_ratio=Gauge(
+                "piplwatch_cbdt_tier_warning_ratio",
+                "Share of a cross-border tier from which TA-21 warns (from the rules file)",
+                registry=registry,
+            ),
             model_info=Gauge("piplwatch_model_info", "The NER model in use", ["model", "version"], registry=registry),
-            publish_retries=Counter("piplwatch_output_publish_retries_total",
-                                    "Output batches the broker did not acknowledge, retried", registry=registry),
+            publish_retries=Counter(
+                "piplwatch_output_publish_retries_total",
+                "Output batches the broker did not acknowledge, retried",
+                registry=registry,
+            ),
             _recipients=set(),
         )
         for ch in CHANNELS:
@@ -119,8 +174,8 @@ class PiplwatchMetrics:
         for v in VERDICTS:
             for c in ("covered", "uncovered"):
                 m.subjects.labels(v, c)
-        for r in DLQ_REASONS:
-            m.dlq.labels(r)
+        for reason in DLQ_REASONS:
+            m.dlq.labels(reason)
         for o in ("judged", "dead_letter", "redelivered", "error"):
             m.messages.labels(o)
         for k in ("consent", "agreement"):
@@ -141,7 +196,7 @@ class PiplwatchMetrics:
             self.cbdt_tier.labels(sensitivity, tier).set(constants[name])
         self.cbdt_warning_ratio.set(constants["cbdt_warning_ratio"])
 
-    def record(self, out: "Judged", timestamp: float) -> None:
+    def record(self, out: Judged, timestamp: float) -> None:
         """Account one judged transfer whose outputs the broker acknowledged (``timestamp``: its input's Kafka
         timestamp, for the latency histogram)."""
         t, facts = out.transfer, out.facts

@@ -55,8 +55,14 @@ class OutputProducer:
     """Collects keyed messages per (topic, partition) and publishes them as record batches."""
 
     def __init__(self, bootstrap: str, *, max_request_size: int, client_kwargs: dict | None = None) -> None:
-        self._config = dict(bootstrap_servers=bootstrap, max_batch_size=max(MAX_BATCH_BYTES, max_request_size // 2),
-                            max_request_size=max_request_size, linger_ms=0, acks="all", **(client_kwargs or {}))
+        self._config = dict(
+            bootstrap_servers=bootstrap,
+            max_batch_size=max(MAX_BATCH_BYTES, max_request_size // 2),
+            max_request_size=max_request_size,
+            linger_ms=0,
+            acks="all",
+            **(client_kwargs or {}),
+        )
         self._producer: Any = None
         self._partitions: dict[str, list[int]] = {}
         self._pending: list[tuple[str, bytes | None, bytes]] = []

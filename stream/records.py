@@ -57,14 +57,12 @@ def parse_json(raw: bytes, *, max_bytes: int) -> Any:
         raise BadInput("malformed_json", f"malformed JSON: {str(exc).splitlines()[0][:120]}") from None
 
 
-def parse_time(value: Any, name: str, *, required: bool = True) -> dt.datetime | None:
-    """ISO 8601 with an offset (or epoch milliseconds) to an aware datetime."""
+def parse_time(value: Any, name: str) -> dt.datetime:
+    """ISO 8601 with an offset (or epoch milliseconds) to an aware datetime; required."""
     if value is None:
-        if required:
-            raise BadInput("invalid_field", f"{name} is required")
-        return None
+        raise BadInput("invalid_field", f"{name} is required")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value / 1000, tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
     if not isinstance(value, str):
         raise BadInput("invalid_field", f"{name} must be an ISO 8601 string")
     try:
@@ -76,12 +74,22 @@ def parse_time(value: Any, name: str, *, required: bool = True) -> dt.datetime |
     return t
 
 
-def _str(obj: dict, name: str, *, required: bool = True, choices: tuple[str, ...] | None = None,
-         default: str | None = None) -> str | None:
+def _opt_time(value: Any, name: str) -> dt.datetime | None:
+    """``parse_time`` for an optional field."""
+    return None if value is None else parse_time(value, name)
+
+
+def _str(obj: dict, name: str, *, choices: tuple[str, ...] | None = None, default: str | None = None) -> str:
+    """A required non-empty string field (or ``default`` when absent), one of ``choices`` if given."""
+    v = _opt_str(obj, name, choices=choices, default=default)
+    if v is None:
+        raise BadInput("invalid_field", f"{name} is required")
+    return v
+
+
+def _opt_str(obj: dict, name: str, *, choices: tuple[str, ...] | None = None, default: str | None = None) -> str | None:
     v = obj.get(name, default)
     if v is None:
-        if required:
-            raise BadInput("invalid_field", f"{name} is required")
         return None
     if not isinstance(v, str) or not v:
         raise BadInput("invalid_field", f"{name} must be a non-empty string")
@@ -147,14 +155,23 @@ def parse_transfer(obj: Any) -> Transfer:
     if not isinstance(subjects, list) or not all(isinstance(s, (str, int)) for s in subjects):
         raise BadInput("invalid_field", "subjects must be a list of user ids")
     return Transfer(
-        transfer_id=_str(obj, "transfer_id"), occurred_at=parse_time(obj.get("occurred_at"), "occurred_at"),
-        platform=_str(obj, "platform"), source_system=_str(obj, "source_system"),
-        flow=_str(obj, "flow", choices=FLOWS), channel=_str(obj, "channel", choices=CHANNELS),
-        recipient_id=_str(rec, "id"), recipient_name=_str(rec, "name"), recipient_country=country.upper(),
-        purpose=_str(obj, "purpose"), legal_basis=_str(obj, "legal_basis", choices=LEGAL_BASES, default="consent"),
+        transfer_id=_str(obj, "transfer_id"),
+        occurred_at=parse_time(obj.get("occurred_at"), "occurred_at"),
+        platform=_str(obj, "platform"),
+        source_system=_str(obj, "source_system"),
+        flow=_str(obj, "flow", choices=FLOWS),
+        channel=_str(obj, "channel", choices=CHANNELS),
+        recipient_id=_str(rec, "id"),
+        recipient_name=_str(rec, "name"),
+        recipient_country=country.upper(),
+        purpose=_str(obj, "purpose"),
+        legal_basis=_str(obj, "legal_basis", choices=LEGAL_BASES, default="consent"),
         deid_level=_str(obj, "deid_level", choices=DEID_LEVELS, default="none"),
-        subjects=tuple(str(s) for s in subjects), payload=obj["payload"], record_count=count, bytes=size,
-        cbdt_scenario=_str(obj, "cbdt_scenario", required=False, choices=CBDT_SCENARIOS),
+        subjects=tuple(str(s) for s in subjects),
+        payload=obj["payload"],
+        record_count=count,
+        bytes=size,
+        cbdt_scenario=_opt_str(obj, "cbdt_scenario", choices=CBDT_SCENARIOS),
     )
 
 
@@ -172,7 +189,9 @@ def _from_ocsf(obj: dict) -> Transfer:
     meta = obj.get("metadata") or {}
     recipient_id = um.get("recipient_id") or owner.get("uid") or dst.get("hostname")
     if not recipient_id:
-        raise BadInput("invalid_field", "OCSF event names no recipient (unmapped.recipient_id or dst_endpoint.owner.uid)")
+        raise BadInput(
+            "invalid_field", "OCSF event names no recipient (unmapped.recipient_id or dst_endpoint.owner.uid)"
+        )
     payload = um.get("payload")
     if payload is None:
         for key in ("web_resources", "resources", "file", "api"):
@@ -189,14 +208,22 @@ def _from_ocsf(obj: dict) -> Transfer:
     if not (um.get("transfer_id") or meta.get("uid")):
         raise BadInput("invalid_field", "OCSF event has no metadata.uid or unmapped.transfer_id")
     return Transfer(
-        transfer_id=str(um.get("transfer_id") or meta.get("uid") or ""), occurred_at=t,
+        transfer_id=str(um.get("transfer_id") or meta.get("uid") or ""),
+        occurred_at=t,
         platform=str(um.get("platform") or (meta.get("product") or {}).get("name") or "unknown"),
         source_system=str((obj.get("src_endpoint") or {}).get("hostname") or "ocsf"),
-        flow=flow, channel=channel, recipient_id=str(recipient_id), recipient_name=str(owner.get("name") or recipient_id),
-        recipient_country=country, purpose=str(um.get("purpose") or "unspecified"),
-        legal_basis=str(um.get("legal_basis") or "consent"), deid_level=str(um.get("deid_level") or "none"),
-        subjects=tuple(str(s) for s in um.get("subjects") or ()), payload=payload if payload is not None else "",
-        record_count=int(um.get("record_count") or 0), bytes=traffic.get("bytes_out"),
+        flow=flow,
+        channel=channel,
+        recipient_id=str(recipient_id),
+        recipient_name=str(owner.get("name") or recipient_id),
+        recipient_country=country,
+        purpose=str(um.get("purpose") or "unspecified"),
+        legal_basis=str(um.get("legal_basis") or "consent"),
+        deid_level=str(um.get("deid_level") or "none"),
+        subjects=tuple(str(s) for s in um.get("subjects") or ()),
+        payload=payload if payload is not None else "",
+        record_count=int(um.get("record_count") or 0),
+        bytes=traffic.get("bytes_out"),
     )
 
 
@@ -220,13 +247,23 @@ class Agreement:
     def to_json(self) -> bytes:
         """Compact JSON for the local store."""
         iso = lambda t: t.isoformat() if t else None  # noqa: E731
-        return orjson.dumps({
-            "recipient_id": self.recipient_id, "role": self.role, "allowed_categories": self.allowed_categories,
-            "allowed_purposes": self.allowed_purposes, "allowed_fields": self.allowed_fields,
-            "valid_from": iso(self.valid_from), "valid_to": iso(self.valid_to), "terminated_at": iso(self.terminated_at),
-            "country": self.country, "cross_border_mechanism": self.cross_border_mechanism,
-            "max_subjects_per_day": self.max_subjects_per_day, "mechanism_valid_to": iso(self.mechanism_valid_to),
-            "schema": AGREEMENT_SCHEMA})
+        return orjson.dumps(
+            {
+                "recipient_id": self.recipient_id,
+                "role": self.role,
+                "allowed_categories": self.allowed_categories,
+                "allowed_purposes": self.allowed_purposes,
+                "allowed_fields": self.allowed_fields,
+                "valid_from": iso(self.valid_from),
+                "valid_to": iso(self.valid_to),
+                "terminated_at": iso(self.terminated_at),
+                "country": self.country,
+                "cross_border_mechanism": self.cross_border_mechanism,
+                "max_subjects_per_day": self.max_subjects_per_day,
+                "mechanism_valid_to": iso(self.mechanism_valid_to),
+                "schema": AGREEMENT_SCHEMA,
+            }
+        )
 
 
 def parse_agreement(obj: Any) -> Agreement:
@@ -240,16 +277,18 @@ def parse_agreement(obj: Any) -> Agreement:
         raise BadInput("invalid_field", "max_subjects_per_day must be a non-negative integer or null")
     fields = obj.get("allowed_fields")
     return Agreement(
-        recipient_id=_str(obj, "recipient_id"), role=_str(obj, "role", choices=ROLES),
-        allowed_categories=_strlist(obj, "allowed_categories"), allowed_purposes=_strlist(obj, "allowed_purposes"),
+        recipient_id=_str(obj, "recipient_id"),
+        role=_str(obj, "role", choices=ROLES),
+        allowed_categories=_strlist(obj, "allowed_categories"),
+        allowed_purposes=_strlist(obj, "allowed_purposes"),
         allowed_fields=_strlist(obj, "allowed_fields") if fields is not None else None,
         valid_from=parse_time(obj.get("valid_from"), "valid_from"),
-        valid_to=parse_time(obj.get("valid_to"), "valid_to", required=False),
-        terminated_at=parse_time(obj.get("terminated_at"), "terminated_at", required=False),
+        valid_to=_opt_time(obj.get("valid_to"), "valid_to"),
+        terminated_at=_opt_time(obj.get("terminated_at"), "terminated_at"),
         country=(_str(obj, "country") or "CN").upper(),
         cross_border_mechanism=_str(obj, "cross_border_mechanism", choices=MECHANISMS, default="none"),
         max_subjects_per_day=quota,
-        mechanism_valid_to=parse_time(obj.get("mechanism_valid_to"), "mechanism_valid_to", required=False),
+        mechanism_valid_to=_opt_time(obj.get("mechanism_valid_to"), "mechanism_valid_to"),
     )
 
 
@@ -302,16 +341,22 @@ def parse_consent(obj: Any) -> Consent:
         raise BadInput("unknown_schema", f"unknown schema (expected {CONSENT_SCHEMA})")
     subj = obj.get("subject")
     if not isinstance(subj, dict) or len(subj) != 1:
-        raise BadInput("invalid_field", "subject must be an object with exactly one of " + ", ".join(CONSENT_SUBJECT_KINDS))
-    (kind, value), = subj.items()
+        raise BadInput(
+            "invalid_field", "subject must be an object with exactly one of " + ", ".join(CONSENT_SUBJECT_KINDS)
+        )
+    ((kind, value),) = subj.items()
     if kind not in CONSENT_SUBJECT_KINDS or not isinstance(value, (str, int)) or not str(value).strip():
         raise BadInput("invalid_field", "subject must be one of " + ", ".join(CONSENT_SUBJECT_KINDS))
     return Consent(
-        subject_kind=kind, subject_value=normalize_subject(kind, str(value)), recipient_id=_str(obj, "recipient_id"),
-        purposes=_strlist(obj, "purposes"), categories=_strlist(obj, "categories"),
-        kind=_str(obj, "kind", choices=CONSENT_KINDS), granted_at=parse_time(obj.get("granted_at"), "granted_at"),
-        expires_at=parse_time(obj.get("expires_at"), "expires_at", required=False),
-        withdrawn_at=parse_time(obj.get("withdrawn_at"), "withdrawn_at", required=False),
+        subject_kind=kind,
+        subject_value=normalize_subject(kind, str(value)),
+        recipient_id=_str(obj, "recipient_id"),
+        purposes=_strlist(obj, "purposes"),
+        categories=_strlist(obj, "categories"),
+        kind=_str(obj, "kind", choices=CONSENT_KINDS),
+        granted_at=parse_time(obj.get("granted_at"), "granted_at"),
+        expires_at=_opt_time(obj.get("expires_at"), "expires_at"),
+        withdrawn_at=_opt_time(obj.get("withdrawn_at"), "withdrawn_at"),
     )
 
 
@@ -320,8 +365,13 @@ def parse_counter(obj: Any) -> tuple[str, list[str], dict[str, int], Any]:
     if not isinstance(obj, dict):
         raise BadInput("not_an_object", "a counter update must be a JSON object")
     name, members, extra = obj.get("set"), obj.get("members") or [], obj.get("extra") or {}
-    if (not isinstance(name, str) or not is_set_name(name) or not isinstance(members, list)
-            or not all(isinstance(x, str) for x in members) or not isinstance(extra, dict)
-            or not all(isinstance(v, int) and v >= 0 for v in extra.values())):
+    if (
+        not isinstance(name, str)
+        or not is_set_name(name)
+        or not isinstance(members, list)
+        or not all(isinstance(x, str) for x in members)
+        or not isinstance(extra, dict)
+        or not all(isinstance(v, int) and v >= 0 for v in extra.values())
+    ):
         raise BadInput("invalid_field", f"not a {COUNTER_SCHEMA} record")
     return name, members, extra, obj.get("worker")

@@ -15,7 +15,7 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import faust
 from prometheus_client import CollectorRegistry
@@ -52,7 +52,7 @@ class Failed:
     dead: DeadLettered
 
 
-BatchItem = Union[Published, DeadLettered, Failed]
+BatchItem = Published | DeadLettered | Failed
 
 
 class Runtime:
@@ -76,14 +76,25 @@ class Runtime:
         self.judge = Judge(self.scanner, self.state, max_message_bytes=settings.max_message_bytes)
         self.metrics.set_tiers(self.judge.engine.constants)
         self.worker_id = secrets.token_hex(8)  # tells this process's counter updates from other workers'
-        self.materializer = Materializer(settings.bootstrap, {"consents": settings.topics.consents,
-                                                              "agreements": settings.topics.agreements,
-                                                              "counters": settings.topics.counters},
-                                         self.state, self.scanner, client_kwargs=settings.aiokafka_kwargs(),
-                                         metrics=self.metrics, rebuild=settings.rebuild_state,
-                                         worker_id=self.worker_id)
-        self.outputs = OutputProducer(settings.bootstrap, max_request_size=settings.max_message_bytes * 2,
-                                      client_kwargs=settings.aiokafka_kwargs())
+        self.materializer = Materializer(
+            settings.bootstrap,
+            {
+                "consents": settings.topics.consents,
+                "agreements": settings.topics.agreements,
+                "counters": settings.topics.counters,
+            },
+            self.state,
+            self.scanner,
+            client_kwargs=settings.aiokafka_kwargs(),
+            metrics=self.metrics,
+            rebuild=settings.rebuild_state,
+            worker_id=self.worker_id,
+        )
+        self.outputs = OutputProducer(
+            settings.bootstrap,
+            max_request_size=settings.max_message_bytes * 2,
+            client_kwargs=settings.aiokafka_kwargs(),
+        )
         self.started = asyncio.Event()
         self.recent_alerts: list[dict[str, Any]] = []
         from stream.web.summary import LiveSummary
@@ -115,7 +126,7 @@ class Runtime:
                 self.metrics.record_prune(gone, self.state.disk_bytes())
                 if any(gone.values()):
                     logger.info("state: pruned %s", gone)
-            except Exception:  # noqa: BLE001 - housekeeping must never stop the worker
+            except Exception:
                 logger.exception("state pruning failed")
             await asyncio.sleep(PRUNE_INTERVAL_S)
 
@@ -166,12 +177,16 @@ class Runtime:
             try:
                 await self.outputs.flush()
                 return
-            except Exception as exc:  # noqa: BLE001 - a broker outage must not drop verdicts
+            except Exception as exc:
                 if self._stopping:
                     raise
                 self.metrics.publish_retries.inc()
-                logger.warning("publishing %d outputs failed (%s); retrying in %.1f s", self.outputs.pending,
-                               type(exc).__name__, delay)
+                logger.warning(
+                    "publishing %d outputs failed (%s); retrying in %.1f s",
+                    self.outputs.pending,
+                    type(exc).__name__,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
@@ -179,16 +194,29 @@ class Runtime:
         """Judge one event and queue its outputs; returns what to record once they are acknowledged (None: a
         redelivery whose outputs were acknowledged before)."""
         msg = event.message
-        raw = event.value if isinstance(event.value, (bytes, bytearray)) else bytes(event.value or b"")
+        raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
         key = event.key if isinstance(event.key, (bytes, type(None))) else str(event.key).encode()
         await self.materializer.wait_synced(msg.timestamp * 1000)
         try:
-            out = self.judge.judge(raw, key=key, source={"topic": msg.topic, "partition": msg.partition,
-                                                          "offset": msg.offset, "timestamp_ms": int(msg.timestamp * 1000)})
-        except Exception as exc:  # noqa: BLE001 - never stop the worker on one message
+            out = self.judge.judge(
+                raw,
+                key=key,
+                source={
+                    "topic": msg.topic,
+                    "partition": msg.partition,
+                    "offset": msg.offset,
+                    "timestamp_ms": int(msg.timestamp * 1000),
+                },
+            )
+        except Exception as exc:
             logger.exception("judging failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
-            dead = self.judge.dead_letter(raw, key, "invalid_field", f"internal error: {type(exc).__name__}",
-                                          {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset})
+            dead = self.judge.dead_letter(
+                raw,
+                key,
+                "invalid_field",
+                f"internal error: {type(exc).__name__}",
+                {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset},
+            )
             self.outputs.add(self.settings.topics.dlq, key, dumps(dead.record))
             return Failed(dead)
         if isinstance(out, DeadLettered):
@@ -222,9 +250,11 @@ class Runtime:
 def alert_line(a: dict[str, Any]) -> str:
     """The one line ``--print-alerts`` prints for an alert record."""
     u = a["unmapped"]
-    return (f"ALERT {a['severity'].upper():8} {a['compliance']['control']:6} {u['recipient_id']:<16} "
-            f"{a['finding_info']['title']} / {u['rule_title_zh']} (transfer {u['transfer_id']}, "
-            f"{u['subjects']['uncovered']}/{u['subjects']['total']} subjects uncovered)")
+    return (
+        f"ALERT {a['severity'].upper():8} {a['compliance']['control']:6} {u['recipient_id']:<16} "
+        f"{a['finding_info']['title']} / {u['rule_title_zh']} (transfer {u['transfer_id']}, "
+        f"{u['subjects']['uncovered']}/{u['subjects']['total']} subjects uncovered)"
+    )
 
 
 def freeze_gc() -> None:

@@ -35,8 +35,9 @@ class Settings:
     web_bind: str = field(default_factory=lambda: os.environ.get("PIPLWATCH_WEB_BIND", "127.0.0.1"))
     web_port: int = field(default_factory=lambda: int(os.environ.get("PIPLWATCH_WEB_PORT", "9464")))
     hmac_key_file: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_HMAC_KEY_FILE"))
-    max_message_bytes: int = field(default_factory=lambda: int(os.environ.get("PIPLWATCH_MAX_MESSAGE_BYTES",
-                                                                                str(8 << 20))))
+    max_message_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("PIPLWATCH_MAX_MESSAGE_BYTES", str(8 << 20)))
+    )
     ner: bool = field(default_factory=lambda: os.environ.get("PIPLWATCH_NER", "1") != "0")
     detector_config: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_DETECTOR_CONFIG"))
     security_protocol: str = field(default_factory=lambda: os.environ.get("PIPLWATCH_SECURITY_PROTOCOL", "PLAINTEXT"))
@@ -57,8 +58,11 @@ class Settings:
         """TLS/SASL options for kafka-python clients."""
         kw: dict = {"security_protocol": self.security_protocol}
         if self.sasl_mechanism:
-            kw.update(sasl_mechanism=self.sasl_mechanism, sasl_plain_username=self.sasl_username,
-                      sasl_plain_password=self.sasl_password)
+            kw.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password,
+            )
         if self.ssl_cafile:
             kw["ssl_cafile"] = self.ssl_cafile
         return kw
@@ -67,8 +71,11 @@ class Settings:
         """TLS/SASL options for aiokafka clients (the materializer)."""
         kw: dict = {"security_protocol": self.security_protocol}
         if self.sasl_mechanism:
-            kw.update(sasl_mechanism=self.sasl_mechanism, sasl_plain_username=self.sasl_username,
-                      sasl_plain_password=self.sasl_password)
+            kw.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password,
+            )
         if self.ssl_cafile:
             import ssl
 

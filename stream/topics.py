@@ -21,8 +21,12 @@ def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> list[str]:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id="piplwatch-admin",
-                                     request_timeout_ms=10000, **settings.kafka_python_kwargs())
+            admin = KafkaAdminClient(
+                bootstrap_servers=settings.bootstrap,
+                client_id="piplwatch-admin",
+                request_timeout_ms=10000,
+                **settings.kafka_python_kwargs(),
+            )
             break
         except KafkaError as exc:
             if time.monotonic() > deadline:
@@ -33,9 +37,17 @@ def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> list[str]:
         missing = [t for t in settings.topics.all() if t not in existing]
         if missing:
             try:
-                admin.create_topics([NewTopic(t, settings.partitions, 1,
-                                              topic_configs=COUNTER_TOPIC_CONFIG if t == settings.topics.counters else {})
-                                     for t in missing])
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            t,
+                            settings.partitions,
+                            1,
+                            topic_configs=COUNTER_TOPIC_CONFIG if t == settings.topics.counters else {},
+                        )
+                        for t in missing
+                    ]
+                )
             except TopicAlreadyExistsError:
                 pass
         return missing

@@ -63,7 +63,7 @@ def judge_env(tmp_path, scanner):
 
     state = StateStore(tmp_path / "state")
     judge = Judge(scanner, state)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
 
     class Env:
         pass
@@ -72,25 +72,54 @@ def judge_env(tmp_path, scanner):
     env.judge, env.state, env.scanner, env.now = judge, state, scanner, now
     iso = lambda d: (now + dt.timedelta(days=d)).isoformat()  # noqa: E731
 
-    def agreement(rid="r1", role="independent_handler", cats=("basic_profile", "contact"), purposes=("marketing",),
-                  **kw):
-        rec = {"schema": "piplwatch.agreement/v1", "recipient_id": rid, "role": role, "allowed_categories": list(cats),
-               "allowed_purposes": list(purposes), "valid_from": iso(-100), "valid_to": iso(100), "terminated_at": None,
-               "country": "CN", "cross_border_mechanism": "none", "max_subjects_per_day": None}
+    def agreement(
+        rid="r1", role="independent_handler", cats=("basic_profile", "contact"), purposes=("marketing",), **kw
+    ):
+        rec = {
+            "schema": "piplwatch.agreement/v1",
+            "recipient_id": rid,
+            "role": role,
+            "allowed_categories": list(cats),
+            "allowed_purposes": list(purposes),
+            "valid_from": iso(-100),
+            "valid_to": iso(100),
+            "terminated_at": None,
+            "country": "CN",
+            "cross_border_mechanism": "none",
+            "max_subjects_per_day": None,
+        }
         rec.update(kw)
         apply_record("agreements", orjson.dumps(rec), state, scanner)
 
     def consent(subject, rid="r1", kind="separate", purposes=("marketing",), cats=("basic_profile", "contact"), **kw):
-        rec = {"schema": "piplwatch.consent/v1", "subject": subject, "recipient_id": rid, "purposes": list(purposes),
-               "categories": list(cats), "kind": kind, "granted_at": iso(-10), "expires_at": None, "withdrawn_at": None}
+        rec = {
+            "schema": "piplwatch.consent/v1",
+            "subject": subject,
+            "recipient_id": rid,
+            "purposes": list(purposes),
+            "categories": list(cats),
+            "kind": kind,
+            "granted_at": iso(-10),
+            "expires_at": None,
+            "withdrawn_at": None,
+        }
         rec.update(kw)
         apply_record("consents", orjson.dumps(rec), state, scanner)
 
     def transfer(payload, rid="r1", country="CN", purpose="marketing", **kw):
-        rec = {"schema": "piplwatch.transfer/v1", "transfer_id": kw.pop("transfer_id", "t1"), "occurred_at": iso(0),
-               "platform": "p", "source_system": "s", "flow": "push", "channel": "api",
-               "recipient": {"id": rid, "name": rid, "country": country}, "purpose": purpose, "payload": payload,
-               "record_count": len(payload) if isinstance(payload, list) else 1}
+        rec = {
+            "schema": "piplwatch.transfer/v1",
+            "transfer_id": kw.pop("transfer_id", "t1"),
+            "occurred_at": iso(0),
+            "platform": "p",
+            "source_system": "s",
+            "flow": "push",
+            "channel": "api",
+            "recipient": {"id": rid, "name": rid, "country": country},
+            "purpose": purpose,
+            "payload": payload,
+            "record_count": len(payload) if isinstance(payload, list) else 1,
+        }
         rec.update(kw)
         return judge.judge(orjson.dumps(rec))
 

@@ -21,8 +21,11 @@ class CnBankCardDetector(Detector):
     """Bank cards (debit and credit)."""
 
     ENTITY = "CN_BANK_CARD"
-    PATTERNS = (Pattern("CN_BANK_CARD 16-19 digits (weak)", r"[1-9][0-9]{3}(?:[ -]?[0-9]{4}){2}[ -]?[0-9]{4,7}", 0.3,
-                        Boundary.ALNUM),)
+    PATTERNS = (
+        Pattern(
+            "CN_BANK_CARD 16-19 digits (weak)", r"[1-9][0-9]{3}(?:[ -]?[0-9]{4}){2}[ -]?[0-9]{4,7}", 0.3, Boundary.ALNUM
+        ),
+    )
     CONTEXT = CARD_CONTEXT
     PRIORITY = 25
     SUBJECT_KIND = "bank_card"

@@ -14,14 +14,36 @@ class CnLandlineDetector(Detector):
 
     ENTITY = "CN_LANDLINE"
     PATTERNS = (
-        Pattern("CN_LANDLINE grouped (medium)", r"\(?0(?:10|2[0-9]|[3-9][0-9]{2})\)?[ -][2-9][0-9]{2,3}[ -]?[0-9]{4}",
-                0.5, Boundary.DIGIT),
-        Pattern("CN_LANDLINE parenthesised (medium)", r"\(0(?:10|2[0-9]|[3-9][0-9]{2})\)[2-9][0-9]{6,7}", 0.5,
-                Boundary.DIGIT),
+        Pattern(
+            "CN_LANDLINE grouped (medium)",
+            r"\(?0(?:10|2[0-9]|[3-9][0-9]{2})\)?[ -][2-9][0-9]{2,3}[ -]?[0-9]{4}",
+            0.5,
+            Boundary.DIGIT,
+        ),
+        Pattern(
+            "CN_LANDLINE parenthesised (medium)",
+            r"\(0(?:10|2[0-9]|[3-9][0-9]{2})\)[2-9][0-9]{6,7}",
+            0.5,
+            Boundary.DIGIT,
+        ),
         Pattern("CN_LANDLINE bare (weak)", r"0(?:10|2[0-9]|[3-9][0-9]{2})[2-9][0-9]{6,7}", 0.3, Boundary.DIGIT),
     )
-    CONTEXT = ("座机", "固话", "固定电话", "办公电话", "家庭电话", "传真", "分机", "电话", "联系电话", "landline", "tel",
-               "fax", "phone", "lxdh")
+    CONTEXT = (
+        "座机",
+        "固话",
+        "固定电话",
+        "办公电话",
+        "家庭电话",
+        "传真",
+        "分机",
+        "电话",
+        "联系电话",
+        "landline",
+        "tel",
+        "fax",
+        "phone",
+        "lxdh",
+    )
     PRIORITY = 45
     SUBJECT_KIND = "landline"
 

@@ -17,10 +17,18 @@ class CnLicensePlateDetector(Detector):
 
     ENTITY = "CN_LICENSE_PLATE"
     PATTERNS = (
-        Pattern("CN_LICENSE_PLATE new-energy (medium)", rf"{_PROV}[A-HJ-NP-Z][ ·]?(?:[DF][A-HJ-NP-Z0-9][0-9]{{4}}|[0-9]{{5}}[DF])",
-                0.6, Boundary.ALNUM),
-        Pattern("CN_LICENSE_PLATE ordinary (medium)", rf"{_PROV}[A-HJ-NP-Z][ ·]?[A-HJ-NP-Z0-9]{{5}}{_SUFFIX}?", 0.55,
-                Boundary.ALNUM),
+        Pattern(
+            "CN_LICENSE_PLATE new-energy (medium)",
+            rf"{_PROV}[A-HJ-NP-Z][ ·]?(?:[DF][A-HJ-NP-Z0-9][0-9]{{4}}|[0-9]{{5}}[DF])",
+            0.6,
+            Boundary.ALNUM,
+        ),
+        Pattern(
+            "CN_LICENSE_PLATE ordinary (medium)",
+            rf"{_PROV}[A-HJ-NP-Z][ ·]?[A-HJ-NP-Z0-9]{{5}}{_SUFFIX}?",
+            0.55,
+            Boundary.ALNUM,
+        ),
     )
     CONTEXT = ("车牌", "车牌号", "车牌号码", "号牌", "号牌号码", "plate", "license plate", "plate_no", "cph")
     PRIORITY = 50

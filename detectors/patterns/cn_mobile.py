@@ -10,7 +10,28 @@ from detectors.base import Boundary, Check, Detector, Pattern
 from detectors.normalize import digits_only
 from detectors.patterns._common import MOBILE_CONTEXT
 
-INVALID_PREFIXES = frozenset("140 141 142 143 144 146 148 149 154 160 161 163 164 168 169 174 179 194".split())
+INVALID_PREFIXES = frozenset(
+    [
+        "140",
+        "141",
+        "142",
+        "143",
+        "144",
+        "146",
+        "148",
+        "149",
+        "154",
+        "160",
+        "161",
+        "163",
+        "164",
+        "168",
+        "169",
+        "174",
+        "179",
+        "194",
+    ]
+)
 ALLOCATED_EXCEPTIONS = ("1610", "17400", "17401", "17402", "17403", "17404", "17405")
 UNALLOCATED_SCORE = 0.3
 
@@ -25,8 +46,11 @@ class CnMobileDetector(Detector):
     """Mainland mobile numbers."""
 
     ENTITY = "CN_MOBILE"
-    PATTERNS = (Pattern("CN_MOBILE 11-digit (medium)", r"(?:(?:\+|00)?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}",
-                        0.6, Boundary.DIGIT),)
+    PATTERNS = (
+        Pattern(
+            "CN_MOBILE 11-digit (medium)", r"(?:(?:\+|00)?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}", 0.6, Boundary.DIGIT
+        ),
+    )
     CONTEXT = MOBILE_CONTEXT
     PRIORITY = 40
     SUBJECT_KIND = "mobile"

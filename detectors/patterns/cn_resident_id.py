@@ -16,8 +16,7 @@ DATE = r"(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
 ENTITY = "CN_RESIDENT_ID"
 PATTERNS = (
     Pattern("CN_RESIDENT_ID 18-digit (medium)", rf"[1-7][0-9]{{5}}{DATE}[0-9]{{3}}[0-9Xx]", 0.4),
-    Pattern("CN_RESIDENT_ID 6-8-4 grouped (medium)",
-            r"[1-7][0-9]{5}[ -](?:18|19|20)[0-9]{6}[ -][0-9]{3}[0-9Xx]", 0.4),
+    Pattern("CN_RESIDENT_ID 6-8-4 grouped (medium)", r"[1-7][0-9]{5}[ -](?:18|19|20)[0-9]{6}[ -][0-9]{3}[0-9Xx]", 0.4),
 )
 CONTEXT = ID_CONTEXT
 

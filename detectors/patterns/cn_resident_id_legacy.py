@@ -11,8 +11,14 @@ class CnResidentIdLegacyDetector(Detector):
     """15 digits: region + YYMMDD + sequence; validated by date and province only."""
 
     ENTITY = "CN_RESIDENT_ID_LEGACY"
-    PATTERNS = (Pattern("CN_RESIDENT_ID_LEGACY 15-digit (weak)",
-                        r"[1-6][0-9]{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}", 0.1, Boundary.ALNUM),)
+    PATTERNS = (
+        Pattern(
+            "CN_RESIDENT_ID_LEGACY 15-digit (weak)",
+            r"[1-6][0-9]{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}",
+            0.1,
+            Boundary.ALNUM,
+        ),
+    )
     CONTEXT = ID_CONTEXT
     CONTEXT_REQUIRED = True
     PRIORITY = 12

@@ -16,8 +16,17 @@ class CnUsccDetector(Detector):
 
     ENTITY = "CN_USCC"
     PATTERNS = (Pattern("CN_USCC 18 chars (weak)", rf"[1-9A-HJ-NPQRTUWY][1-9A-HJ-NPQRTUWY][0-9]{{6}}{C}{{10}}", 0.3),)
-    CONTEXT = ("统一社会信用代码", "社会信用代码", "信用代码", "营业执照", "纳税人识别号", "税号", "uscc", "credit code",
-               "tax id")
+    CONTEXT = (
+        "统一社会信用代码",
+        "社会信用代码",
+        "信用代码",
+        "营业执照",
+        "纳税人识别号",
+        "税号",
+        "uscc",
+        "credit code",
+        "tax id",
+    )
     PRIORITY = 15
 
     def check(self, value: str) -> Check:

@@ -10,8 +10,10 @@ class HkIdDetector(Detector):
     """HKID with its mod-11 check (identifiers.md §2.6)."""
 
     ENTITY = "HK_ID"
-    PATTERNS = (Pattern("HK_ID with check (medium)", r"[A-Z]{1,2}[0-9]{6}(?:\(|（)[0-9A](?:\)|）)", 0.5),
-                Pattern("HK_ID bare (weak)", r"[A-Z]{1,2}[0-9]{7}|[A-Z]{1,2}[0-9]{6}A", 0.3))
+    PATTERNS = (
+        Pattern("HK_ID with check (medium)", r"[A-Z]{1,2}[0-9]{6}(?:\(|（)[0-9A](?:\)|）)", 0.5),
+        Pattern("HK_ID bare (weak)", r"[A-Z]{1,2}[0-9]{7}|[A-Z]{1,2}[0-9]{6}A", 0.3),
+    )
     CONTEXT = ("香港身份证", "香港身份證", "身份證號碼", "hkid", "hong kong identity card", "身份证")
     PRIORITY = 20
 

@@ -10,8 +10,10 @@ class HkPassportDetector(Detector):
     """HKSAR passport numbers."""
 
     ENTITY = "HK_PASSPORT"
-    PATTERNS = (Pattern("HK_PASSPORT K/H+8 (weak)", r"[KH][0-9]{8}", 0.1),
-                Pattern("HK_PASSPORT KJ+7 (weak)", r"KJ[0-9]{7}", 0.1))
+    PATTERNS = (
+        Pattern("HK_PASSPORT K/H+8 (weak)", r"[KH][0-9]{8}", 0.1),
+        Pattern("HK_PASSPORT KJ+7 (weak)", r"KJ[0-9]{7}", 0.1),
+    )
     CONTEXT = PASSPORT_CONTEXT + ("香港护照", "香港特区护照")
     CONTEXT_REQUIRED = True
     PRIORITY = 31

@@ -17,10 +17,30 @@ class GeoCoordinateDetector(Detector):
     """Decimal lat/lon pairs with 4+ decimals; inside China's bounding box they score higher."""
 
     ENTITY = "GEO_COORDINATE"
-    PATTERNS = (Pattern("GEO_COORDINATE pair (medium)", r"-?[0-9]{1,3}\.[0-9]{4,10} ?[,，/ ] ?-?[0-9]{1,3}\.[0-9]{4,10}",
-                        0.5, Boundary.DIGIT),)
-    CONTEXT = ("经度", "纬度", "经纬度", "定位", "位置", "坐标", "轨迹", "lat", "lng", "lon", "latitude", "longitude",
-               "location", "gps")
+    PATTERNS = (
+        Pattern(
+            "GEO_COORDINATE pair (medium)",
+            r"-?[0-9]{1,3}\.[0-9]{4,10} ?[,，/ ] ?-?[0-9]{1,3}\.[0-9]{4,10}",
+            0.5,
+            Boundary.DIGIT,
+        ),
+    )
+    CONTEXT = (
+        "经度",
+        "纬度",
+        "经纬度",
+        "定位",
+        "位置",
+        "坐标",
+        "轨迹",
+        "lat",
+        "lng",
+        "lon",
+        "latitude",
+        "longitude",
+        "location",
+        "gps",
+    )
     PRIORITY = 40
 
     def normalize(self, value: str) -> str:
@@ -32,7 +52,8 @@ class GeoCoordinateDetector(Detector):
             return Check.FAIL
         a, b = nums
         in_cn = (CN_LAT[0] <= a <= CN_LAT[1] and CN_LON[0] <= b <= CN_LON[1]) or (
-            CN_LAT[0] <= b <= CN_LAT[1] and CN_LON[0] <= a <= CN_LON[1])
+            CN_LAT[0] <= b <= CN_LAT[1] and CN_LON[0] <= a <= CN_LON[1]
+        )
         if in_cn:
             return Check.PASS
         return Check.NOT_APPLICABLE if abs(a) <= 180 and abs(b) <= 180 else Check.FAIL
@@ -62,11 +83,32 @@ class DateOfBirthDetector(Detector):
     """Dates next to a birth-date word; every other date is left alone."""
 
     ENTITY = "DATE_OF_BIRTH"
-    PATTERNS = (Pattern("DATE_OF_BIRTH separated (weak)", r"(?:19|20)[0-9]{2}(?:[-/.][0-9]{1,2}[-/.][0-9]{1,2}|年[0-9]{1,2}月[0-9]{1,2}日?)",
-                        0.1, Boundary.DIGIT),
-                Pattern("DATE_OF_BIRTH compact (weak)", r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])",
-                        0.05, Boundary.ALNUM))
-    CONTEXT = ("出生日期", "出生年月", "生日", "出生", "dob", "birthday", "birth_date", "birthdate", "date of birth", "csrq")
+    PATTERNS = (
+        Pattern(
+            "DATE_OF_BIRTH separated (weak)",
+            r"(?:19|20)[0-9]{2}(?:[-/.][0-9]{1,2}[-/.][0-9]{1,2}|年[0-9]{1,2}月[0-9]{1,2}日?)",
+            0.1,
+            Boundary.DIGIT,
+        ),
+        Pattern(
+            "DATE_OF_BIRTH compact (weak)",
+            r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])",
+            0.05,
+            Boundary.ALNUM,
+        ),
+    )
+    CONTEXT = (
+        "出生日期",
+        "出生年月",
+        "生日",
+        "出生",
+        "dob",
+        "birthday",
+        "birth_date",
+        "birthdate",
+        "date of birth",
+        "csrq",
+    )
     CONTEXT_REQUIRED = True
     PRIORITY = 55
     SUBJECT_KIND = "dob"

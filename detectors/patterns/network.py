@@ -10,7 +10,6 @@ from detectors.base import Boundary, Check, Detector, Pattern
 from detectors.patterns._common import DEVICE_CONTEXT
 from detectors.validators import luhn
 
-
 _LOCAL_CHARS = string.ascii_letters + string.digits + "._%+-"  # an e-mail's local part: the regex and start recovery
 _LOCAL = re.escape(_LOCAL_CHARS)
 
@@ -19,8 +18,15 @@ class EmailAddressDetector(Detector):
     """E-mail with an ASCII local part (no ``\\w``: it would swallow the Chinese before it)."""
 
     ENTITY = "EMAIL_ADDRESS"
-    PATTERNS = (Pattern("EMAIL_ADDRESS (medium)", rf"[{_LOCAL}]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{{2,24}}",
-                        0.7, Boundary.NONE, start_anchor=("@", _LOCAL_CHARS)),)
+    PATTERNS = (
+        Pattern(
+            "EMAIL_ADDRESS (medium)",
+            rf"[{_LOCAL}]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{{2,24}}",
+            0.7,
+            Boundary.NONE,
+            start_anchor=("@", _LOCAL_CHARS),
+        ),
+    )
     CONTEXT = ("邮箱", "电子邮件", "电子邮箱", "电邮", "邮件地址", "e-mail", "email", "mail")
     PRIORITY = 20
     SUBJECT_KIND = "email"
@@ -39,8 +45,10 @@ class IpAddressDetector(Detector):
     """IPv4 dotted quads and IPv6; version strings (v1.2.3.4) and dotted section numbers are rejected."""
 
     ENTITY = "IP_ADDRESS"
-    PATTERNS = (Pattern("IP_ADDRESS v4 (medium)", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}", 0.55),
-                Pattern("IP_ADDRESS v6 (medium)", r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{1,34}", 0.55))
+    PATTERNS = (
+        Pattern("IP_ADDRESS v4 (medium)", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}", 0.55),
+        Pattern("IP_ADDRESS v6 (medium)", r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{1,34}", 0.55),
+    )
     CONTEXT = ("ip", "ip地址", "登录ip", "ip_addr", "client_ip", "remote_addr")
     PRIORITY = 50
     SUBJECT_KIND = "ip"
@@ -81,8 +89,11 @@ class MacAddressDetector(Detector):
     """MAC addresses, six hex pairs with one consistent separator."""
 
     ENTITY = "MAC_ADDRESS"
-    PATTERNS = (Pattern("MAC_ADDRESS (medium)", r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}",
-                        0.6),)
+    PATTERNS = (
+        Pattern(
+            "MAC_ADDRESS (medium)", r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}", 0.6
+        ),
+    )
     CONTEXT = ("mac", "mac地址", "mac_addr", "物理地址")
     PRIORITY = 50
 

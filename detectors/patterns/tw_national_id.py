@@ -5,8 +5,19 @@ from __future__ import annotations
 from detectors.base import Check, Detector, Pattern
 from detectors.validators import tw_id
 
-TW_CONTEXT = ("身分證", "身分證字號", "國民身分證", "統一編號", "居留證", "統一證號", "taiwan id", "national id", "arc",
-              "ui number", "身份证")
+TW_CONTEXT = (
+    "身分證",
+    "身分證字號",
+    "國民身分證",
+    "統一編號",
+    "居留證",
+    "統一證號",
+    "taiwan id",
+    "national id",
+    "arc",
+    "ui number",
+    "身份证",
+)
 
 
 class TwNationalIdDetector(Detector):

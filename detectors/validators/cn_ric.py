@@ -18,7 +18,40 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"  # indexed by S mod 11
 # province-level prefixes (GB/T 2260); county codes are deliberately not checked (historic codes stay valid)
 MAINLAND_PROVINCES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71".split()
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+    ]
 )
 HMT_PREFIXES = ("810000", "820000", "830000")
 
@@ -84,7 +117,11 @@ def is_valid(value: str) -> bool:
     if CHECK_CHARS[(sum(map(operator.mul, number[:17].encode(), WEIGHTS)) - _WEIGHT_SUM_48) % 11] != number[17]:
         return False
     y, m, d = int(number[6:10]), int(number[10:12]), int(number[12:14])
-    if not 1 <= m <= 12 or not 1 <= d <= _DAYS[m] or (m == 2 and d == 29 and not (y % 4 == 0 and (y % 100 or y % 400 == 0))):
+    if (
+        not 1 <= m <= 12
+        or not 1 <= d <= _DAYS[m]
+        or (m == 2 and d == 29 and not (y % 4 == 0 and (y % 100 or y % 400 == 0)))
+    ):
         return False
     t = _today()
     if (y, m, d) > (t.year, t.month, t.day):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from detectors.validators.exceptions import passes, InvalidChecksum, InvalidFormat
+from detectors.validators.exceptions import InvalidChecksum, InvalidFormat, passes
 
 WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2)
 SPACE_VALUE = 36  # a single-letter prefix is padded with a space worth 36
@@ -15,9 +15,7 @@ def compact(value: str) -> str:
 
 def calc_check_digit(body: str) -> str:
     """Return the check character for 1-2 letters + 6 digits."""
-    vals = ([SPACE_VALUE] if len(body) == 7 else []) + [
-        ord(c) - 55 if c.isalpha() else int(c) for c in body
-    ]
+    vals = ([SPACE_VALUE] if len(body) == 7 else []) + [ord(c) - 55 if c.isalpha() else int(c) for c in body]
     r = sum(v * w for v, w in zip(vals, WEIGHTS)) % 11
     return "0" if r == 0 else "A" if r == 1 else str(11 - r)
 

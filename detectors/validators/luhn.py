@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from detectors.validators.exceptions import passes, InvalidChecksum, InvalidFormat
-
+from detectors.validators.exceptions import InvalidChecksum, InvalidFormat, passes
 
 _DOUBLED = bytes((2 * d - 9 if d > 4 else 2 * d) for d in range(10))
 

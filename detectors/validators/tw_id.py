@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from detectors.validators.exceptions import passes, InvalidChecksum, InvalidFormat
+from detectors.validators.exceptions import InvalidChecksum, InvalidFormat, passes
 
-LETTER_CODES = {c: v for c, v in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", (
-    10, 11, 12, 13, 14, 15, 16, 17, 34, 18, 19, 20, 21, 22, 35, 23, 24, 25, 26, 27, 28, 29, 32, 30, 31, 33))}
+LETTER_CODES = dict(
+    zip(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        (10, 11, 12, 13, 14, 15, 16, 17, 34, 18, 19, 20, 21, 22, 35, 23, 24, 25, 26, 27, 28, 29, 32, 30, 31, 33),
+    )
+)
 WEIGHTS = (1, 9, 8, 7, 6, 5, 4, 3, 2, 1)
 
 

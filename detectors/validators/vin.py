@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from detectors.validators.exceptions import passes, InvalidChecksum, InvalidFormat
+from detectors.validators.exceptions import InvalidChecksum, InvalidFormat, passes
 
-TRANSLITERATION = dict(zip("ABCDEFGHJKLMNPRSTUVWXYZ", (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9)))
+TRANSLITERATION = dict(
+    zip("ABCDEFGHJKLMNPRSTUVWXYZ", (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9))
+)
 WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 

@@ -20,16 +20,35 @@ from pathlib import Path
 import spacy
 from spacy.tokens import DocBin
 
-LABELS = ("PERSON", "LOCATION", "ORGANIZATION", "ADDRESS")
+from detectors.taxonomy import NER_LABELS
+
 STREET = re.compile(r"[路街巷弄道号室栋幢楼村组里胡同小区单元]")
 
-CLUENER_MAP = {"name": "PERSON", "company": "ORGANIZATION", "organization": "ORGANIZATION",
-               "government": "ORGANIZATION", "address": "LOCATION"}
-BOSON_MAP = {"person_name": "PERSON", "location": "LOCATION", "org_name": "ORGANIZATION",
-             "company_name": "ORGANIZATION"}
-BIO_MAP = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORGANIZATION", "GPE": "LOCATION",
-           "PER.NAM": "PERSON", "LOC.NAM": "LOCATION", "GPE.NAM": "LOCATION", "ORG.NAM": "ORGANIZATION",
-           "NAME": "PERSON"}
+CLUENER_MAP = {
+    "name": "PERSON",
+    "company": "ORGANIZATION",
+    "organization": "ORGANIZATION",
+    "government": "ORGANIZATION",
+    "address": "LOCATION",
+}
+BOSON_MAP = {
+    "person_name": "PERSON",
+    "location": "LOCATION",
+    "org_name": "ORGANIZATION",
+    "company_name": "ORGANIZATION",
+}
+BIO_MAP = {
+    "PER": "PERSON",
+    "LOC": "LOCATION",
+    "ORG": "ORGANIZATION",
+    "GPE": "LOCATION",
+    "PER.NAM": "PERSON",
+    "LOC.NAM": "LOCATION",
+    "GPE.NAM": "LOCATION",
+    "ORG.NAM": "ORGANIZATION",
+    "NAME": "PERSON",
+}
+assert {*CLUENER_MAP.values(), *BOSON_MAP.values(), *BIO_MAP.values()} <= set(NER_LABELS)
 
 
 def _address_or_location(text: str, label: str) -> str:
@@ -93,7 +112,7 @@ def _spans_from_tags(toks: list[str], tags: list[str], bmes: bool):
 def map_spans(items, mapping):
     out = []
     for text, spans in items:
-        mapped = [(s, e, mapping[l]) for s, e, l in spans if l in mapping]
+        mapped = [(s, e, mapping[lab]) for s, e, lab in spans if lab in mapping]
         out.append((text, mapped))
     return out
 
@@ -190,8 +209,12 @@ def main() -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--msra-train", type=int, default=24000, help="MSRA sentences to train on")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--upsample", default="", metavar="NAME=K,...",
-                    help="repeat a corpus' training part K times (e.g. cluener=2,weibo=2: the informal-text corpora)")
+    ap.add_argument(
+        "--upsample",
+        default="",
+        metavar="NAME=K,...",
+        help="repeat a corpus' training part K times (e.g. cluener=2,weibo=2: the informal-text corpora)",
+    )
     args = ap.parse_args()
     rnd = random.Random(args.seed)
     ner = args.data / "ner"
@@ -216,10 +239,14 @@ def main() -> int:
     # BDCI texts concatenate CLUENER sentences: drop any that contain a CLUENER dev sentence.
     bdci = [(t, s) for t, s in bdci if not any(d in t for d in dev_texts)]
     corpora["bdci"] = (bdci, [])
-    corpora["weibo"] = (map_spans(read_bio(ner / "weibo" / "train.bio"), BIO_MAP),
-                        map_spans(read_bio(ner / "weibo" / "dev.bio"), BIO_MAP))
-    corpora["resume"] = (map_spans(read_bio(ner / "resume" / "train.bmes", bmes=True), BIO_MAP),
-                         map_spans(read_bio(ner / "resume" / "dev.bmes", bmes=True), BIO_MAP))
+    corpora["weibo"] = (
+        map_spans(read_bio(ner / "weibo" / "train.bio"), BIO_MAP),
+        map_spans(read_bio(ner / "weibo" / "dev.bio"), BIO_MAP),
+    )
+    corpora["resume"] = (
+        map_spans(read_bio(ner / "resume" / "train.bmes", bmes=True), BIO_MAP),
+        map_spans(read_bio(ner / "resume" / "dev.bmes", bmes=True), BIO_MAP),
+    )
     boson = read_jsonl_spans(ner / "boson" / "boson.jsonl", "entity_list", BOSON_MAP)
     corpora["boson"] = split(boson, 200)
     corpora["address"] = (read_address(ner / "address" / "train.bio"), read_address(ner / "address" / "dev.bio"))
@@ -236,7 +263,10 @@ def main() -> int:
         train_all.extend(train * upsample.get(name, 1))
         if dev:
             to_docbin(nlp, dev, stats).to_disk(args.out / f"dev_{name}.spacy")
-        print(f"{name}: train={len(train)}x{upsample.get(name, 1)} dev={len(dev)} dev_stats={dict(stats)}", file=sys.stderr)
+        print(
+            f"{name}: train={len(train)}x{upsample.get(name, 1)} dev={len(dev)} dev_stats={dict(stats)}",
+            file=sys.stderr,
+        )
     rnd.shuffle(train_all)
     stats = Counter()
     to_docbin(nlp, train_all, stats).to_disk(args.out / "train.spacy")

@@ -46,7 +46,10 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="documents per corpus (0 = all)")
     args = ap.parse_args()
     nlp = ner_fast.load_pipeline(args.model)  # what piplwatch runs: same entities as spaCy's own path
-    result: dict[str, dict] = {"model": f"{nlp.meta.get('lang')}_{nlp.meta.get('name')}", "version": nlp.meta.get("version")}
+    result: dict[str, dict] = {
+        "model": f"{nlp.meta.get('lang')}_{nlp.meta.get('name')}",
+        "version": nlp.meta.get("version"),
+    }
     for name in CORPORA:
         path = args.corpus / f"dev_{name}.spacy"
         if not path.exists():
@@ -60,9 +63,15 @@ def main() -> int:
         examples = [Example(p, g) for p, g in zip(preds, gold)]
         scores = Scorer.score_spans(examples, "ents")
         per = {lab: {k: round(v, 4) for k, v in s.items()} for lab, s in (scores["ents_per_type"] or {}).items()}
-        entry = {"docs": len(gold), "chars": sum(len(d.text) for d in gold), "p": round(scores["ents_p"], 4),
-                 "r": round(scores["ents_r"], 4), "f": round(scores["ents_f"], 4), "per_label": per,
-                 "chars_per_second": round(sum(len(d.text) for d in gold) / secs)}
+        entry = {
+            "docs": len(gold),
+            "chars": sum(len(d.text) for d in gold),
+            "p": round(scores["ents_p"], 4),
+            "r": round(scores["ents_r"], 4),
+            "f": round(scores["ents_f"], 4),
+            "per_label": per,
+            "chars_per_second": round(sum(len(d.text) for d in gold) / secs),
+        }
         if name == "address":
             entry["address_coverage"] = {k: round(v, 4) for k, v in address_coverage(list(zip(preds, gold))).items()}
         result[name] = entry

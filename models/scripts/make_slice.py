@@ -24,8 +24,9 @@ def main() -> int:
     for name in ("msra", "cluener", "address"):
         docs = list(DocBin().from_disk(args.corpus / f"dev_{name}.spacy").get_docs(nlp.vocab))[: args.per_corpus]
         for d in docs:
-            rows.append({"corpus": name, "text": d.text,
-                         "ents": [[e.start_char, e.end_char, e.label_] for e in d.ents]})
+            rows.append(
+                {"corpus": name, "text": d.text, "ents": [[e.start_char, e.end_char, e.label_] for e in d.ents]}
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(f"{len(rows)} sentences -> {args.out}")

@@ -24,15 +24,30 @@ def main() -> int:
     nlp = spacy.load(args.trained)
     if "address_extend" not in nlp.pipe_names:
         nlp.add_pipe("piplwatch_address_extend", name="address_extend", after="ner")
-    nlp.meta.update({
-        "name": "piplwatch_ner", "version": args.version, "lang": "zh",
-        "description": "piplwatch Chinese NER: PERSON, LOCATION, ORGANIZATION, ADDRESS. Character tokens with "
-                       "forward-bigram features; trained on MSRA, CLUENER, Weibo, Resume, Boson, BDCI 2020 and the "
-                       "Chinese address-parsing corpus (see models/README.md).",
-        "author": "piplwatch", "license": "Apache-2.0 (code); model trained on research corpora, see README",
-        "sources": [{"name": n} for n in ("MSRA NER (SIGHAN 2006)", "CLUENER2020 train", "Weibo NER", "Resume NER",
-                                          "BosonNLP NER", "CCF BDCI 2020 privacy", "Neural Chinese Address Parsing")],
-    })
+    nlp.meta.update(
+        {
+            "name": "piplwatch_ner",
+            "version": args.version,
+            "lang": "zh",
+            "description": "piplwatch Chinese NER: PERSON, LOCATION, ORGANIZATION, ADDRESS. Character tokens with "
+            "forward-bigram features; trained on MSRA, CLUENER, Weibo, Resume, Boson, BDCI 2020 and the "
+            "Chinese address-parsing corpus (see models/README.md).",
+            "author": "piplwatch",
+            "license": "Apache-2.0 (code); model trained on research corpora, see README",
+            "sources": [
+                {"name": n}
+                for n in (
+                    "MSRA NER (SIGHAN 2006)",
+                    "CLUENER2020 train",
+                    "Weibo NER",
+                    "Resume NER",
+                    "BosonNLP NER",
+                    "CCF BDCI 2020 privacy",
+                    "Neural Chinese Address Parsing",
+                )
+            ],
+        }
+    )
     nlp.meta.pop("performance", None)
     if args.out.exists():
         shutil.rmtree(args.out)

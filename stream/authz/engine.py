@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 
@@ -70,8 +71,9 @@ def load_constants(path: str | Path = RULES_FILE) -> dict[str, float]:
     """The named numbers of a rules file (``constants:``), e.g. the cross-border tiers: the one place they are
     written; rules refer to them as ``$name``, and the worker exports the tiers as a metric."""
     consts = _read(path).get("constants") or {}
-    if not isinstance(consts, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                               and math.isfinite(v) for v in consts.values()):
+    if not isinstance(consts, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in consts.values()
+    ):
         raise RuleError(f"{path}: constants must map names to finite numbers")
     return dict(consts)
 
@@ -84,9 +86,18 @@ def load_rules(path: str | Path = RULES_FILE) -> list[Rule]:
     seen: set[str] = set()
     for r in data.get("rules", []):
         try:
-            rule = Rule(id=r["id"], title=r["title"], explain=r["explain"], when=r["when"], verdict=r["verdict"],
-                        severity=r["severity"], citations=tuple(r.get("citations", ())), tags=tuple(r.get("tags", ())),
-                        escalate_to=r.get("escalate_to"), escalate_if=tuple(r.get("escalate_if", ())))
+            rule = Rule(
+                id=r["id"],
+                title=r["title"],
+                explain=r["explain"],
+                when=r["when"],
+                verdict=r["verdict"],
+                severity=r["severity"],
+                citations=tuple(r.get("citations", ())),
+                tags=tuple(r.get("tags", ())),
+                escalate_to=r.get("escalate_to"),
+                escalate_if=tuple(r.get("escalate_if", ())),
+            )
         except KeyError as exc:
             raise RuleError(f"{path}: rule {r.get('id', '?')} lacks {exc}") from exc
         if rule.id in seen:
@@ -174,7 +185,7 @@ def _source(expr: Any, rule_id: str, constants: Mapping[str, float]) -> str:
     if isinstance(expr, list):
         return _source({"all": expr}, rule_id, constants)
     if isinstance(expr, dict) and len(expr) == 1:
-        (op, arg), = expr.items()
+        ((op, arg),) = expr.items()
         if op in ("all", "any") and isinstance(arg, list):
             if not arg:
                 return "True" if op == "all" else "False"
@@ -195,7 +206,7 @@ def _fact_names(expr: Any) -> set[str]:
         return {expr}
     if isinstance(expr, list):
         return set().union(*(_fact_names(e) for e in expr)) if expr else set()
-    (op, arg), = expr.items()
+    ((op, arg),) = expr.items()
     if op in ("all", "any"):
         return set().union(*(_fact_names(e) for e in arg))
     if op == "not":

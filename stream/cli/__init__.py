@@ -9,14 +9,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from stream import __version__
 from stream.cli.common import bounded
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one clear line, exit 2
+    def error(self, message: str) -> NoReturn:  # one clear line, exit 2
         self.exit(2, f"piplwatch: {message} (see --help)\n")
 
 
@@ -67,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - config and I/O errors become one line
+    except Exception as exc:
         from detectors import ConfigError
 
         if isinstance(exc, (ConfigError, OSError, ValueError)):

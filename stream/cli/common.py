@@ -41,8 +41,12 @@ port = bounded(int, 1, 65535, "a port number")
 
 def kafka_options(p: argparse.ArgumentParser) -> None:
     """The Kafka connection options of every subcommand that talks to a broker."""
-    p.add_argument("--broker", type=broker_url, default=os.environ.get("PIPLWATCH_BROKER", f"kafka://127.0.0.1:{DEFAULT_PORT}"),
-                   help="Kafka bootstrap, kafka://HOST:PORT (env PIPLWATCH_BROKER)")
+    p.add_argument(
+        "--broker",
+        type=broker_url,
+        default=os.environ.get("PIPLWATCH_BROKER", f"kafka://127.0.0.1:{DEFAULT_PORT}"),
+        help="Kafka bootstrap, kafka://HOST:PORT (env PIPLWATCH_BROKER)",
+    )
     p.add_argument("--security-protocol", choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"), default=None)
     p.add_argument("--sasl-mechanism", choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"), default=None)
     p.add_argument("--sasl-username", default=None)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from stream.cli.common import kafka_options, settings_from
 
@@ -93,8 +94,12 @@ def cmd_consents_import(args: Any) -> int:
                     continue
                 if producer is None:
                     ensure_topics(settings)
-                    producer = KafkaProducer(bootstrap_servers=settings.bootstrap, linger_ms=50, batch_size=256 << 10,
-                                             **settings.kafka_python_kwargs())
+                    producer = KafkaProducer(
+                        bootstrap_servers=settings.bootstrap,
+                        linger_ms=50,
+                        batch_size=256 << 10,
+                        **settings.kafka_python_kwargs(),
+                    )
                 producer.send(topic, key=key, value=orjson.dumps(rec))
                 imported += 1
     except FileNotFoundError:
@@ -109,4 +114,3 @@ def cmd_consents_import(args: Any) -> int:
             producer.close()
     print(f"imported {imported} records, rejected {errors}")
     return 2 if errors else 0
-

@@ -21,8 +21,9 @@ def add_commands(sub: Any) -> None:
     d.add_argument("--port", type=port, default=None, help="broker port (default: a free one)")
     d.add_argument("--web-port", type=port, default=9464)
     d.add_argument("--rate", type=positive, default=5.0, help="transfers per second")
-    d.add_argument("--unauthorized", type=bounded(float, 0.0, 1.0), default=0.15,
-                   help="share of unauthorized transfers (0-1)")
+    d.add_argument(
+        "--unauthorized", type=bounded(float, 0.0, 1.0), default=0.15, help="share of unauthorized transfers (0-1)"
+    )
     d.add_argument("--duration", type=positive, default=None, help="stop after this many seconds")
     d.add_argument("--no-ner", action="store_true")
     d.add_argument("--dir", default=".piplwatch/demo", help="state, logs and the generated HMAC key")
@@ -56,22 +57,34 @@ def cmd_demo(args: Any) -> int:
     stop = threading.Event()
     try:
         # the embedded broker keeps nothing between runs, so there is no stored state to resume from
-        settings = settings_from(argparse.Namespace(broker=broker.url), state_dir=base / "state", web_port=args.web_port,
-                             hmac_key_file=str(key), ner=not args.no_ner, print_alerts=True, rebuild_state=True)
+        settings = settings_from(
+            argparse.Namespace(broker=broker.url),
+            state_dir=base / "state",
+            web_port=args.web_port,
+            hmac_key_file=str(key),
+            ner=not args.no_ner,
+            print_alerts=True,
+            rebuild_state=True,
+        )
         ensure_topics(settings)
-        print(f"piplwatch demo\n  broker     {broker.url} (embedded Tansu, memory only)\n"
-              f"  dashboard  http://127.0.0.1:{args.web_port}/\n  metrics    http://127.0.0.1:{args.web_port}/metrics\n"
-              f"  HMAC key   {key} (generated, mode 0600)\n  alerts print below as they fire; Ctrl-C stops everything",
-              flush=True)
+        print(
+            f"piplwatch demo\n  broker     {broker.url} (embedded Tansu, memory only)\n"
+            f"  dashboard  http://127.0.0.1:{args.web_port}/\n  metrics    http://127.0.0.1:{args.web_port}/metrics\n"
+            f"  HMAC key   {key} (generated, mode 0600)\n  alerts print below as they fire; Ctrl-C stops everything",
+            flush=True,
+        )
         app, runtime = create_app(settings)
 
         def simulate() -> None:
             runtime_ready = time.monotonic()
-            while not stop.is_set() and not runtime.materializer.ready.is_set() and time.monotonic() - runtime_ready < 60:
+            while (
+                not stop.is_set() and not runtime.materializer.ready.is_set() and time.monotonic() - runtime_ready < 60
+            ):
                 time.sleep(0.2)
             try:
-                produce(settings.bootstrap, settings.topics, rate=args.rate, stop=stop,
-                        unauthorized_share=args.unauthorized)
+                produce(
+                    settings.bootstrap, settings.topics, rate=args.rate, stop=stop, unauthorized_share=args.unauthorized
+                )
             except Exception as exc:  # noqa: BLE001 - reported, the demo keeps serving
                 if not stop.is_set():
                     print(f"simulator stopped: {exc}", file=sys.stderr)
@@ -81,6 +94,7 @@ def cmd_demo(args: Any) -> int:
             threading.Thread(target=simulate, name="simulator", daemon=True).start()
 
         if args.duration:
+
             @app.timer(interval=args.duration, on_leader=False)
             async def finish() -> None:
                 # the same way out as Ctrl-C (the worker's own signal handling): stopping the app from one of its
@@ -96,4 +110,3 @@ def cmd_demo(args: Any) -> int:
         broker.stop()
     print("piplwatch demo stopped", flush=True)
     return 0
-

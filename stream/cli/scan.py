@@ -22,7 +22,7 @@ def _open(path: str) -> tuple[str, IO[bytes]]:
     if path == "-":
         return "<stdin>", sys.stdin.buffer
     try:
-        return path, open(path, "rb")  # noqa: SIM115 - closed by the caller
+        return path, open(path, "rb")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -31,13 +31,14 @@ def _open(path: str) -> tuple[str, IO[bytes]]:
         raise InputError(f"{path}: permission denied") from None
 
 
-
 def _table(rec: Record, findings: list[Finding], out: IO[str]) -> None:
     for f in findings:
         where = f"{rec.source}:{rec.line}"
         field = f.field or "-"
-        out.write(f"{where:<24} {field:<20.20} {f.entity_type:<28} {f.score:>5.2f} {f.start:>5}-{f.end:<5} "
-                  f"{'masked ' if f.masked else ''}{f.preview}\n")
+        out.write(
+            f"{where:<24} {field:<20.20} {f.entity_type:<28} {f.score:>5.2f} {f.start:>5}-{f.end:<5} "
+            f"{'masked ' if f.masked else ''}{f.preview}\n"
+        )
 
 
 def run(args: Any) -> int:
@@ -52,8 +53,9 @@ def run(args: Any) -> int:
     entities = set(args.entities.split(",")) if args.entities else None
     if entities:
         from detectors import entity_names
+        from detectors.taxonomy import NER_LABELS
 
-        unknown = entities - set(entity_names()) - {"PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"}
+        unknown = entities - set(entity_names()) - set(NER_LABELS)
         if unknown:
             raise InputError(f"--entities: unknown entity {', '.join(sorted(unknown))}")
     out = sys.stdout
@@ -75,12 +77,15 @@ def run(args: Any) -> int:
                 bar = tqdm(total=raw.count(b"\n") or None, unit="rec", desc=os.path.basename(name), file=sys.stderr)
             # scan_batch reads ahead a chunk of records (one NER pass per chunk); tee keeps them for the output
             records, data = itertools.tee(records)
-            for rec, findings in zip(records, scanner.scan_batch((r.data for r in data), entities=entities,
-                                                                 min_score=args.min_score)):
+            for rec, findings in zip(
+                records, scanner.scan_batch((r.data for r in data), entities=entities, min_score=args.min_score)
+            ):
                 found_any = found_any or bool(findings)
                 if args.format == "jsonl":
-                    out.write(json.dumps({"id": rec.id, "findings": [f.to_dict() for f in findings]},
-                                         ensure_ascii=False) + "\n")
+                    out.write(
+                        json.dumps({"id": rec.id, "findings": [f.to_dict() for f in findings]}, ensure_ascii=False)
+                        + "\n"
+                    )
                 else:
                     _table(rec, findings, out)
                 if bar is not None:

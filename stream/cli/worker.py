@@ -20,14 +20,22 @@ def add_commands(sub: Any) -> None:
     w = sub.add_parser("worker", help="run the monitor against a broker (creates missing topics)")
     kafka_options(w)
     w.add_argument("--state-dir", default=None, help="local state (default .piplwatch/state/worker-PORT)")
-    w.add_argument("--web-port", type=port, default=int(os.environ.get("PIPLWATCH_WEB_PORT", "9464")),
-                   help="/metrics and dashboard port (loopback)")
+    w.add_argument(
+        "--web-port",
+        type=port,
+        default=int(os.environ.get("PIPLWATCH_WEB_PORT", "9464")),
+        help="/metrics and dashboard port (loopback)",
+    )
     w.add_argument("--web-bind", default=os.environ.get("PIPLWATCH_WEB_BIND", "127.0.0.1"))
     w.add_argument("--hmac-key-file", default=os.environ.get("PIPLWATCH_HMAC_KEY_FILE"))
     w.add_argument("--partitions", type=int, default=int(os.environ.get("PIPLWATCH_PARTITIONS", "4")))
     w.add_argument("--no-ner", action="store_true", help="pattern detectors and field rules only")
-    w.add_argument("--rebuild-state", action="store_true", default=os.environ.get("PIPLWATCH_REBUILD_STATE") == "1",
-                   help="read consents and agreements from the beginning instead of resuming the stored state")
+    w.add_argument(
+        "--rebuild-state",
+        action="store_true",
+        default=os.environ.get("PIPLWATCH_REBUILD_STATE") == "1",
+        help="read consents and agreements from the beginning instead of resuming the stored state",
+    )
     w.add_argument("--print-alerts", action="store_true", help="print one line per alert on stdout")
     w.add_argument("--loglevel", default="warning", choices=("debug", "info", "warning", "error"))
     w.set_defaults(func=cmd_worker)
@@ -70,13 +78,24 @@ def cmd_worker(args: Any) -> int:
     from stream.app import run_worker
 
     if not args.hmac_key_file and not os.environ.get("PIPLWATCH_HMAC_KEY"):
-        print("piplwatch worker: set --hmac-key-file or PIPLWATCH_HMAC_KEY_FILE (consents are joined through a keyed"
-              " HMAC; every worker needs the same key)", file=sys.stderr)
+        print(
+            "piplwatch worker: set --hmac-key-file or PIPLWATCH_HMAC_KEY_FILE (consents are joined through a keyed"
+            " HMAC; every worker needs the same key)",
+            file=sys.stderr,
+        )
         return 2
     state = Path(args.state_dir or f".piplwatch/state/worker-{args.web_port}")
-    settings = settings_from(args, state_dir=state, web_port=args.web_port, web_bind=args.web_bind,
-                         hmac_key_file=args.hmac_key_file, partitions=args.partitions, ner=not args.no_ner,
-                         print_alerts=args.print_alerts, rebuild_state=args.rebuild_state)
+    settings = settings_from(
+        args,
+        state_dir=state,
+        web_port=args.web_port,
+        web_bind=args.web_bind,
+        hmac_key_file=args.hmac_key_file,
+        partitions=args.partitions,
+        ner=not args.no_ner,
+        print_alerts=args.print_alerts,
+        rebuild_state=args.rebuild_state,
+    )
     return run_worker(settings, loglevel=args.loglevel)
 
 
@@ -87,8 +106,16 @@ def cmd_simulate(args: Any) -> int:
 
     settings = settings_from(args)
     ensure_topics(settings)
-    n = produce(settings.bootstrap, settings.topics, seed=args.seed, rate=args.rate, count=args.count,
-                duration=args.duration, setup=not args.no_setup, kafka_kwargs=settings.kafka_python_kwargs())
+    n = produce(
+        settings.bootstrap,
+        settings.topics,
+        seed=args.seed,
+        rate=args.rate,
+        count=args.count,
+        duration=args.duration,
+        setup=not args.no_setup,
+        kafka_kwargs=settings.kafka_python_kwargs(),
+    )
     print(f"produced {n} transfers to {settings.topics.transfers}")
     return 0
 
@@ -105,9 +132,16 @@ def cmd_dashboard(args: Any) -> int:
     settings = settings_from(args)
     raise_on_sigterm()
     try:
-        asyncio.run(serve(args.prometheus, args.bind, args.port, None if args.no_alerts else settings.bootstrap,
-                          settings.topics.alerts, settings.aiokafka_kwargs()))
+        asyncio.run(
+            serve(
+                args.prometheus,
+                args.bind,
+                args.port,
+                None if args.no_alerts else settings.bootstrap,
+                settings.topics.alerts,
+                settings.aiokafka_kwargs(),
+            )
+        )
     except KeyboardInterrupt:
         pass
     return 0
-

@@ -62,7 +62,7 @@ class EmbeddedBroker:
         """Bootstrap servers for plain Kafka clients."""
         return f"{self.host}:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedBroker":
+    def start(self, timeout: float = 10.0) -> EmbeddedBroker:
         """Start and wait until the port accepts connections."""
         if port_open(self.host, self.port):
             raise BrokerError(f"port {self.port} on 127.0.0.1 is already in use (choose another with --port)")
@@ -74,9 +74,22 @@ class EmbeddedBroker:
             out = self._log_fh
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
         self.proc = subprocess.Popen(
-            [broker_binary(), "broker", "--listener-url", addr, "--advertised-listener-url", addr,
-             "--storage-engine", "memory://tansu/"], stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True)
+            [
+                broker_binary(),
+                "broker",
+                "--listener-url",
+                addr,
+                "--advertised-listener-url",
+                addr,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=out,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while not port_open(self.host, self.port):
             if self.proc.poll() is not None:
@@ -100,7 +113,7 @@ class EmbeddedBroker:
             self._log_fh.close()
             self._log_fh = None
 
-    def __enter__(self) -> "EmbeddedBroker":
+    def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from detectors import Finding, Scanner
 from detectors.structured import leaves as flatten_leaves
@@ -48,14 +48,15 @@ class DeadLettered:
         return str(self.record["reason"])
 
 
-Outcome = Union[Judged, DeadLettered]
+Outcome = Judged | DeadLettered
 
 
 class Judge:
     """Turns raw transfer messages into verdicts, alerts and dead letters."""
 
-    def __init__(self, scanner: Scanner, state: StateStore, engine: RuleEngine | None = None, *,
-                 max_message_bytes: int = 8 << 20) -> None:
+    def __init__(
+        self, scanner: Scanner, state: StateStore, engine: RuleEngine | None = None, *, max_message_bytes: int = 8 << 20
+    ) -> None:
         self.scanner = scanner
         self.state = state
         self.engine = engine or RuleEngine()
@@ -81,12 +82,22 @@ class Judge:
         facts = self.facts.build(transfer, findings, units, changes)
         decision = self.engine.evaluate(vars(facts))
         verdict = verdict_record(transfer, findings, units, facts, decision)
-        alerts = [alert_record(transfer, verdict, h.rule, h.severity) for h in decision.hits
-                  if h.rule.verdict == "violation"]
-        return Judged(transfer=transfer, verdict=verdict, alerts=alerts, findings=findings, decision=decision,
-                      facts=facts, detection_seconds=detect, counter_changes=changes)
+        alerts = [
+            alert_record(transfer, verdict, h.rule, h.severity) for h in decision.hits if h.rule.verdict == "violation"
+        ]
+        return Judged(
+            transfer=transfer,
+            verdict=verdict,
+            alerts=alerts,
+            findings=findings,
+            decision=decision,
+            facts=facts,
+            detection_seconds=detect,
+            counter_changes=changes,
+        )
 
-    def dead_letter(self, raw: bytes, key: bytes | None, reason: str, error: str,
-                    source: dict[str, Any] | None) -> DeadLettered:
+    def dead_letter(
+        self, raw: bytes, key: bytes | None, reason: str, error: str, source: dict[str, Any] | None
+    ) -> DeadLettered:
         """A dead letter for ``raw`` (see ``shaping.dead_letter_record``)."""
         return DeadLettered(dead_letter_record(self.scanner, raw, key, reason, error, source))

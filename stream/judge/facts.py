@@ -79,8 +79,9 @@ class FactsBuilder:
         self._history: dict[str, dict[dt.date, list[int]]] = {}
         self._seen_daily_updates = state.daily_updates
 
-    def build(self, transfer: Transfer, findings: list[Finding], units: list[Unit],
-              changes: list[CounterChange] | None = None) -> Facts:
+    def build(
+        self, transfer: Transfer, findings: list[Finding], units: list[Unit], changes: list[CounterChange] | None = None
+    ) -> Facts:
         """The facts of one transfer. Counters are updated here (idempotently); what changed in them is appended
         to ``changes``."""
         t = transfer.occurred_at
@@ -94,10 +95,16 @@ class FactsBuilder:
         scope_excess = False
         if a and active and raw:
             fields_excess = a.allowed_fields is not None and any(
-                f.field is not None and leaf_name(f.field) not in a.allowed_fields
-                and generic_path(f.field) not in a.allowed_fields for f in raw)
-            scope_excess = bool(categories - set(a.allowed_categories)) or fields_excess or (
-                bool(a.allowed_purposes) and transfer.purpose not in a.allowed_purposes)
+                f.field is not None
+                and leaf_name(f.field) not in a.allowed_fields
+                and generic_path(f.field) not in a.allowed_fields
+                for f in raw
+            )
+            scope_excess = (
+                bool(categories - set(a.allowed_categories))
+                or fields_excess
+                or (bool(a.allowed_purposes) and transfer.purpose not in a.allowed_purposes)
+            )
         entrusted = bool(a and a.role == "entrusted_processor")
         consent_required = transfer.legal_basis == "consent" and not entrusted
         cross_border = transfer.recipient_country != "CN" or bool(a and a.country != "CN")
@@ -118,32 +125,49 @@ class FactsBuilder:
         scale = items_total / max(1, len(raw_units))
         tf_units = sum(1 for u in raw_units if u.categories & TRACK_FINANCIAL)
         facts = Facts(
-            pi=bool(findings) or bool(transfer.subjects), raw_pi=bool(raw),
-            recipient_registered=a is not None, agreement_active=active, agreement_terminated=terminated,
-            agreement_expired=expired, agreement_not_yet_valid=not_yet, scope_excess=scope_excess,
-            entrusted=entrusted, consent_required=consent_required,
-            uncovered_subjects=uncovered, withdrawn_subjects=withdrawn, mismatched_subjects=mismatch,
+            pi=bool(findings) or bool(transfer.subjects),
+            raw_pi=bool(raw),
+            recipient_registered=a is not None,
+            agreement_active=active,
+            agreement_terminated=terminated,
+            agreement_expired=expired,
+            agreement_not_yet_valid=not_yet,
+            scope_excess=scope_excess,
+            entrusted=entrusted,
+            consent_required=consent_required,
+            uncovered_subjects=uncovered,
+            withdrawn_subjects=withdrawn,
+            mismatched_subjects=mismatch,
             general_consent_subjects=general,
-            spi_present=any(f.sensitivity in SENSITIVE for f in raw), spi_without_separate=spi_wo,
-            minor_present=any(u.minor for u in raw_units), minor_without_guardian=minor_wo,
+            spi_present=any(f.sensitivity in SENSITIVE for f in raw),
+            spi_without_separate=spi_wo,
+            minor_present=any(u.minor for u in raw_units),
+            minor_without_guardian=minor_wo,
             declared_anonymized=transfer.deid_level == "anonymized",
             declared_pseudonymized=transfer.deid_level == "pseudonymized",
             direct_identifiers=any(f.entity_type in DIRECT_IDENTIFIERS for f in raw),
-            cross_border=cross_border, cb_without_separate=cb_wo,
+            cross_border=cross_border,
+            cb_without_separate=cb_wo,
             cbdt_exempt_scenario=transfer.cbdt_scenario in CBDT_SCENARIOS,
             cbdt_mechanism_filed=bool(a and a.cross_border_mechanism in FILED_MECHANISMS),
-            cbdt_assessed=bool(a and a.cross_border_mechanism == "assessed"
-                               and (a.mechanism_valid_to is None or a.mechanism_valid_to >= t)),
-            items_total=items_total, items_track_financial=round(tf_units * scale),
-            subjects_total=len(units), subjects_uncovered=not_ok,
+            cbdt_assessed=bool(
+                a
+                and a.cross_border_mechanism == "assessed"
+                and (a.mechanism_valid_to is None or a.mechanism_valid_to >= t)
+            ),
+            items_total=items_total,
+            items_track_financial=round(tf_units * scale),
+            subjects_total=len(units),
+            subjects_uncovered=not_ok,
         )
         self._count(facts, transfer, raw_units, bool(raw), changes)
         quota = a.max_subjects_per_day if a else None
         facts.over_daily_quota = quota is not None and facts.daily_subjects_after > quota
         return facts
 
-    def _count(self, facts: Facts, transfer: Transfer, raw_units: list[Unit], raw: bool,
-               changes: list[CounterChange] | None) -> None:
+    def _count(
+        self, facts: Facts, transfer: Transfer, raw_units: list[Unit], raw: bool, changes: list[CounterChange] | None
+    ) -> None:
         """Update the year-to-date cross-border sets and the recipient's daily set; fill the counter facts."""
         t = transfer.occurred_at
         tid = transfer.transfer_id
@@ -152,23 +176,34 @@ class FactsBuilder:
         pi_set, spi_set = ytd_set(t.year, "pi"), ytd_set(t.year, "spi")
         if facts.cross_border and raw:
             spi_ids = [i for i, u in zip(ids, raw_units) if u.spi]
-            pi_ids = [i for i, u in zip(ids, raw_units)
-                      if not u.spi or u.categories - {"financial_account", "identity_document", "location"}]
-            facts.cb_individuals_ytd_after = self.state.add_members(pi_set, pi_ids, extra=extra, source=tid,
-                                                                    changes=changes)
+            pi_ids = [
+                i
+                for i, u in zip(ids, raw_units)
+                if not u.spi or u.categories - {"financial_account", "identity_document", "location"}
+            ]
+            facts.cb_individuals_ytd_after = self.state.add_members(
+                pi_set, pi_ids, extra=extra, source=tid, changes=changes
+            )
             facts.cb_spi_individuals_ytd_after = self.state.add_members(
-                spi_set, spi_ids, extra=extra if spi_ids else 0, source=tid, changes=changes)
+                spi_set, spi_ids, extra=extra if spi_ids else 0, source=tid, changes=changes
+            )
         else:
             facts.cb_individuals_ytd_after = self.state.set_size(pi_set)
             facts.cb_spi_individuals_ytd_after = self.state.set_size(spi_set)
         day = t.date()
         daily_name = daily_set(transfer.recipient_id, day)
-        facts.daily_subjects_after = (self.state.add_members(daily_name, ids, extra=extra, source=tid, changes=changes)
-                                      if raw else self.state.set_size(daily_name))
+        facts.daily_subjects_after = (
+            self.state.add_members(daily_name, ids, extra=extra, source=tid, changes=changes)
+            if raw
+            else self.state.set_size(daily_name)
+        )
         history = self._daily_history(transfer.recipient_id, day, changed=raw)
         baseline = sum(history) / len(history) if history else None
-        facts.far_above_baseline = bool(baseline and facts.daily_subjects_after >= BASELINE_MIN
-                                        and facts.daily_subjects_after > BASELINE_FACTOR * baseline)
+        facts.far_above_baseline = bool(
+            baseline
+            and facts.daily_subjects_after >= BASELINE_MIN
+            and facts.daily_subjects_after > BASELINE_FACTOR * baseline
+        )
 
     def _daily_history(self, recipient_id: str, day: dt.date, *, changed: bool) -> list[int]:
         if self.state.daily_updates != self._seen_daily_updates:  # other workers' counts arrived: recompute

@@ -15,7 +15,9 @@ from stream.state.store import StateStore
 #: the consent subject kinds a detector finds in payloads (a consent may also name a ``user_id`` or a ``key``):
 #: a finding of one of these kinds names its subject, and its HMAC is the consent lookup key
 IDENTIFIER_KINDS = frozenset({"mobile", "id_number", "email"})
-USER_ID_FIELDS = frozenset({"user_id", "uid", "userid", "userId", "member_id", "account_id", "用户id", "用户ID", "会员id"})
+USER_ID_FIELDS = frozenset(
+    {"user_id", "uid", "userid", "userId", "member_id", "account_id", "用户id", "用户ID", "会员id"}
+)
 _USER_ID_ENDINGS = tuple(USER_ID_FIELDS)  # a cheap pre-check before parsing the path
 #: consent kinds adequate where separate (or written, or guardian) consent is required
 ADEQUATE_KINDS = ("separate", "written", "guardian")
@@ -35,8 +37,9 @@ class Unit:
         return min(self.keys) if self.keys else fallback
 
 
-def group_subjects(scanner: Scanner, transfer: Transfer, findings: list[Finding],
-                   leaves: list[tuple[str, str]] | None = None) -> list[Unit]:
+def group_subjects(
+    scanner: Scanner, transfer: Transfer, findings: list[Finding], leaves: list[tuple[str, str]] | None = None
+) -> list[Unit]:
     """Group findings into data subjects (one per record of a structured payload, one per distinct direct
     identifier in plain text) and link them to ``subjects`` through user-id HMACs."""
     groups: dict[str, Unit] = {}
@@ -59,7 +62,7 @@ def group_subjects(scanner: Scanner, transfer: Transfer, findings: list[Finding]
             u.keys.add(f.hmac)
         _absorb(u, f)
     if isinstance(transfer.payload, (dict, list)):
-        for path, value in (leaves if leaves is not None else flatten_leaves(transfer.payload)):
+        for path, value in leaves if leaves is not None else flatten_leaves(transfer.payload):
             if path.rstrip("]0123456789[").endswith(_USER_ID_ENDINGS) and leaf_name(path) in USER_ID_FIELDS:
                 _unit_of(groups, path).keys.add(scanner.hmac_of("user_id", value.strip()))
     if not text_units and isinstance(transfer.payload, str):
@@ -92,9 +95,12 @@ def consent_status(state: StateStore, unit: Unit, transfer: Transfer) -> tuple[s
     for c in found:
         if (c["w"] is not None and c["w"] <= t) or (withdrawn_at is not None and c["g"] <= withdrawn_at):
             cand = (1, "withdrawn", c["k"])
-        elif c["g"] > t or (c["e"] is not None and c["e"] < t):
-            cand = (2, "mismatch", c["k"])
-        elif (c["p"] and transfer.purpose not in c["p"] and "*" not in c["p"]) or not unit.categories <= set(c["c"]):
+        elif (
+            c["g"] > t
+            or (c["e"] is not None and c["e"] < t)
+            or (c["p"] and transfer.purpose not in c["p"] and "*" not in c["p"])
+            or not unit.categories <= set(c["c"])
+        ):
             cand = (2, "mismatch", c["k"])
         else:
             cand = (4 if c["k"] in ADEQUATE_KINDS else 3, "valid", c["k"])

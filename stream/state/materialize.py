@@ -77,9 +77,18 @@ def record_digest(key: bytes | None, value: bytes | None) -> bytes:
 class Materializer:
     """Background consumer of the consents, agreements and shared counter topics (no consumer group)."""
 
-    def __init__(self, bootstrap: str, topics: dict[str, str], state: StateStore, scanner: Scanner, *,
-                 client_kwargs: dict[str, Any] | None = None, metrics: Any = None, rebuild: bool = False,
-                 worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: dict[str, str],
+        state: StateStore,
+        scanner: Scanner,
+        *,
+        client_kwargs: dict[str, Any] | None = None,
+        metrics: Any = None,
+        rebuild: bool = False,
+        worker_id: str | None = None,
+    ) -> None:
         self.bootstrap = bootstrap
         self.topics = topics  # {"consents": topic, "agreements": topic[, "counters": the shared counter topic]}
         self.worker_id = worker_id  # counter updates this worker published itself are already in its store
@@ -98,8 +107,14 @@ class Materializer:
 
     async def start(self) -> None:
         """Assign every partition of both topics from the beginning and start consuming."""
-        c = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
-                             auto_offset_reset="earliest", fetch_max_wait_ms=FETCH_MAX_WAIT_MS, **self.kwargs)
+        c = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            **self.kwargs,
+        )
         await c.start()
         self._kind = {v: k for k, v in self.topics.items()}
         tps = []
@@ -125,6 +140,7 @@ class Materializer:
                 await c.seek_to_beginning(tp)
         all_tps, tps = tps, [tp for tp in tps if tp not in counter_tps]
         stored = self.state.source_positions()
+        reason: str | None
         if self.rebuild:
             reason = "requested"
         elif not stored:
@@ -138,8 +154,11 @@ class Materializer:
                     c.seek(tp, pos.next_offset)
                 else:
                     await c.seek_to_beginning(tp)
-            logger.info("state: resuming %d consents and %d agreements from stored source positions",
-                        self.state.consent_count, self.state.agreement_count)
+            logger.info(
+                "state: resuming %d consents and %d agreements from stored source positions",
+                self.state.consent_count,
+                self.state.agreement_count,
+            )
         else:
             self.state.reset_materialized()  # also what a store written before positions were kept holds
             await c.seek_to_beginning(*tps)
@@ -157,11 +176,13 @@ class Materializer:
                 self.state.apply_counter_update(name, members, extra)
         except Exception as exc:  # noqa: BLE001 - a bad record never stops the worker
             self.rejected += 1
-            logger.warning("rejected counter update at %s[%d]@%d: %s", m.topic, m.partition, m.offset,
-                           type(exc).__name__)
+            logger.warning(
+                "rejected counter update at %s[%d]@%d: %s", m.topic, m.partition, m.offset, type(exc).__name__
+            )
 
-    async def _check_positions(self, tps: list[TopicPartition], stored: dict[tuple[str, int], SourcePosition]
-                               ) -> str | None:
+    async def _check_positions(
+        self, tps: list[TopicPartition], stored: dict[tuple[str, int], SourcePosition]
+    ) -> str | None:
         """None if, for every partition the store has read, the record it last applied is still at its offset;
         else why not."""
         c = self._consumer
@@ -228,9 +249,10 @@ class Materializer:
                         records.append(store_record(kind, m.value or b"", self.scanner))
                     except BadInput as exc:
                         self.rejected += 1
-                        logger.warning("rejected %s record at %s[%d]@%d: %s", kind, tp.topic, tp.partition, m.offset,
-                                       exc.reason)
-                    except Exception:  # noqa: BLE001 - a bad record never stops the worker
+                        logger.warning(
+                            "rejected %s record at %s[%d]@%d: %s", kind, tp.topic, tp.partition, m.offset, exc.reason
+                        )
+                    except Exception:
                         self.rejected += 1
                         logger.exception("failed to apply %s record at offset %d", kind, m.offset)
                 last = msgs[-1]
@@ -243,8 +265,11 @@ class Materializer:
                     positions = {tp: await c.position(tp) for tp in tps}
                     if all(positions[tp] >= end[tp] for tp in tps):
                         self.ready.set()
-                        logger.info("state ready: %d consents, %d agreements", self.state.consent_count,
-                                    self.state.agreement_count)
+                        logger.info(
+                            "state ready: %d consents, %d agreements",
+                            self.state.consent_count,
+                            self.state.agreement_count,
+                        )
                 if self.ready.is_set():
                     self.synced_ms = started - SYNC_MARGIN_MS
             if self.metrics is not None:

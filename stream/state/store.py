@@ -24,15 +24,15 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import orjson
 from rocksdict import Options, Rdict, WriteBatch
 
 from stream.records import Agreement, Consent, agreement_from_store
 from stream.state.keys import DAILY, YTD, daily_set, parse_set
-
 
 COUNTS_KEY = b"m|counts"
 DONE_DAYS = 3  # processing days whose done markers are checked and kept
@@ -65,9 +65,10 @@ def _epoch_day(now: float | None = None) -> int:
 def _under(db: Rdict, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) of every key that starts with ``prefix``, in key order."""
     for key, value in db.items(from_key=prefix):
-        if not key.startswith(prefix):
+        k = cast(bytes, key)  # raw mode: keys are bytes
+        if not k.startswith(prefix):
             return
-        yield key, value
+        yield k, value
 
 
 def _delete_under(db: Rdict, prefix: bytes) -> None:
@@ -82,7 +83,7 @@ def _position_key(topic: str, partition: int) -> bytes:
 def _positions(db: Rdict) -> Iterator[tuple[tuple[str, int], bytes]]:
     """((topic, partition), stored value) of every source position kept in ``db``."""
     for key, value in _under(db, POSITION_PREFIX):
-        topic, _, partition = key[len(POSITION_PREFIX):].decode().rpartition("|")
+        topic, _, partition = key[len(POSITION_PREFIX) :].decode().rpartition("|")
         yield (topic, int(partition)), value
 
 
@@ -102,6 +103,8 @@ class StateStore:
         self.mat = _open(self.dir / "materialized")
         self.durable = _open(self.dir / "durable")
         counts = self.mat.get(COUNTS_KEY)
+        self.consent_count: int
+        self.agreement_count: int
         self.consent_count, self.agreement_count = orjson.loads(counts) if counts is not None else (0, 0)
         self._agreements: dict[str, Agreement | None] = {}  # parsed cache; recipients are few
         self.daily_updates = 0  # shared daily-set updates applied (the judge's baseline cache watches it)
@@ -123,8 +126,11 @@ class StateStore:
                 pass
 
     # -- materialized ---------------------------------------------------------------------------
-    def apply(self, records: Iterable[tuple[bytes, bytes, Agreement | None]],
-              positions: dict[tuple[str, int], SourcePosition] | None = None) -> None:
+    def apply(
+        self,
+        records: Iterable[tuple[bytes, bytes, Agreement | None]],
+        positions: dict[tuple[str, int], SourcePosition] | None = None,
+    ) -> None:
         """Write materialized records (from ``agreement_record`` / ``consent_record``; last write wins) and the source
         positions they bring the store to, in one atomic batch."""
         wb = WriteBatch(raw_mode=True)
@@ -164,9 +170,20 @@ class StateStore:
     def consent_record(subject_hmac: str, c: Consent) -> tuple[bytes, bytes, None]:
         """The store record of a consent (key: subject HMAC and recipient; the subject only as its HMAC)."""
         ts = lambda t: t.timestamp() if t else None  # noqa: E731 - epoch seconds: compared on every lookup
-        return (f"c|{subject_hmac}|{c.recipient_id}".encode(),
-                orjson.dumps({"p": c.purposes, "c": c.categories, "k": c.kind, "g": ts(c.granted_at),
-                              "e": ts(c.expires_at), "w": ts(c.withdrawn_at)}), None)
+        return (
+            f"c|{subject_hmac}|{c.recipient_id}".encode(),
+            orjson.dumps(
+                {
+                    "p": c.purposes,
+                    "c": c.categories,
+                    "k": c.kind,
+                    "g": ts(c.granted_at),
+                    "e": ts(c.expires_at),
+                    "w": ts(c.withdrawn_at),
+                }
+            ),
+            None,
+        )
 
     def agreement(self, recipient_id: str) -> Agreement | None:
         """The current agreement of a recipient, if any."""
@@ -232,8 +249,10 @@ class StateStore:
 
     def disk_bytes(self) -> dict[str, int]:
         """Live SST bytes of each store (what retention bounds)."""
-        return {name: int(db.property_int_value("rocksdb.live-sst-files-size") or 0)
-                for name, db in (("materialized", self.mat), ("durable", self.durable))}
+        return {
+            name: int(db.property_int_value("rocksdb.live-sst-files-size") or 0)
+            for name, db in (("materialized", self.mat), ("durable", self.durable))
+        }
 
     def set_size(self, name: str) -> int:
         """Members of a counter set."""
@@ -245,8 +264,15 @@ class StateStore:
         prefix = f"s|{name}|"
         return [m for m in set(members) if self.durable.get((prefix + m).encode()) is None]
 
-    def add_members(self, name: str, members: Iterable[str], *, extra: int = 0, source: str | None = None,
-                    changes: list[CounterChange] | None = None) -> int:
+    def add_members(
+        self,
+        name: str,
+        members: Iterable[str],
+        *,
+        extra: int = 0,
+        source: str | None = None,
+        changes: list[CounterChange] | None = None,
+    ) -> int:
         """Add members (idempotent) plus ``extra`` unnamed ones; return the new size.
 
         With ``source`` (the transfer id) the unnamed ones are that source's contribution: judging the same transfer

@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from stream.web.summary import BUCKET_SECONDS, BUCKETS, TOP_RECIPIENTS, alert_view, rule_texts, tiers
 from stream.web.server import STATIC
+from stream.web.summary import BUCKET_SECONDS, BUCKETS, TOP_RECIPIENTS, alert_view, rule_texts, tiers
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ class PromSummary:
 
     async def query_range(self, expr: str, start: float, end: float, step: int) -> list[dict[str, Any]]:
         url = f"{self.base}/api/v1/query_range?" + urllib.parse.urlencode(
-            {"query": expr, "start": start, "end": end, "step": step})
+            {"query": expr, "start": start, "end": end, "step": step}
+        )
         async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as r:
             return (await r.json())["data"]["result"]
 
@@ -50,20 +51,26 @@ class PromSummary:
         q = await asyncio.gather(
             self.query("sum by (verdict) (piplwatch_transfers_total)"),
             self.query("sum(piplwatch_dlq_total)"),
-            self.query_range(f"sum by (verdict) (increase(piplwatch_transfers_total[{BUCKET_SECONDS}s])) * "
-                             f"{60 // BUCKET_SECONDS}", start, end, BUCKET_SECONDS),
+            self.query_range(
+                f"sum by (verdict) (increase(piplwatch_transfers_total[{BUCKET_SECONDS}s])) * {60 // BUCKET_SECONDS}",
+                start,
+                end,
+                BUCKET_SECONDS,
+            ),
             self.query("sum by (recipient, rule_id) (piplwatch_recipient_violations_total)"),
             self.query("sum by (category) (piplwatch_findings_total) > 0"),
             self.query("max by (sensitivity) (piplwatch_cbdt_individuals_ytd)"),
             self.query("min(piplwatch_state_ready)"),
-            self.query('max by (kind) (piplwatch_state_records)'),
+            self.query("max by (kind) (piplwatch_state_records)"),
             self.query("max(piplwatch_last_processed_timestamp_seconds)"),
         )
         totals, dlq, rng, recips, cats, cbdt, ready, records, last = q
         val = lambda r: float(r["value"][1])  # noqa: E731
-        series = {(s["metric"].get("verdict")): dict((int(t), float(v)) for t, v in s["values"]) for s in rng}
-        timeline = [{"t": t, **{k: series.get(k, {}).get(t, 0.0) for k in ("allow", "warning", "violation")}}
-                    for t in range(start, end + 1, BUCKET_SECONDS)]
+        series = {(s["metric"].get("verdict")): {int(t): float(v) for t, v in s["values"]} for s in rng}
+        timeline = [
+            {"t": t, **{k: series.get(k, {}).get(t, 0.0) for k in ("allow", "warning", "violation")}}
+            for t in range(start, end + 1, BUCKET_SECONDS)
+        ]
         by_recipient: dict[str, dict[str, int]] = collections.defaultdict(dict)
         for r in recips:
             if val(r) > 0:
@@ -72,22 +79,41 @@ class PromSummary:
         recs = {r["metric"].get("kind"): int(val(r)) for r in records}
         return {
             "generated_at": now,
-            "worker": {"ready": bool(ready and val(ready[0]) >= 1), "consents": recs.get("consent", 0),
-                       "agreements": recs.get("agreement", 0), "last_processed": val(last[0]) if last else None},
-            "totals": {**{k: 0 for k in ("allow", "warning", "violation")},
-                       **{r["metric"]["verdict"]: int(val(r)) for r in totals}, "dead_letter": int(val(dlq[0])) if dlq else 0},
-            "timeline": timeline, "bucket_seconds": BUCKET_SECONDS,
+            "worker": {
+                "ready": bool(ready and val(ready[0]) >= 1),
+                "consents": recs.get("consent", 0),
+                "agreements": recs.get("agreement", 0),
+                "last_processed": val(last[0]) if last else None,
+            },
+            "totals": {
+                **dict.fromkeys(("allow", "warning", "violation"), 0),
+                **{r["metric"]["verdict"]: int(val(r)) for r in totals},
+                "dead_letter": int(val(dlq[0])) if dlq else 0,
+            },
+            "timeline": timeline,
+            "bucket_seconds": BUCKET_SECONDS,
             "recipients": [{"recipient": r, "name": r, "violations": sum(c.values()), "by_rule": c} for r, c in top],
             "categories": {r["metric"]["category"]: int(val(r)) for r in sorted(cats, key=lambda r: -val(r))},
-            "cross_border": {"pi": 0, "spi": 0, **{r["metric"]["sensitivity"]: int(val(r)) for r in cbdt}, "tiers": tiers()},
+            "cross_border": {
+                "pi": 0,
+                "spi": 0,
+                **{r["metric"]["sensitivity"]: int(val(r)) for r in cbdt},
+                "tiers": tiers(),
+            },
             "alerts": list(self.alerts)[:20],
         }
 
     async def follow_alerts(self, bootstrap: str, topic: str, kwargs: dict[str, Any]) -> None:
         from aiokafka import AIOKafkaConsumer
 
-        c = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-                             fetch_max_wait_ms=100, **kwargs)
+        c = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=100,
+            **kwargs,
+        )
         await c.start()
         try:
             async for m in c:
@@ -99,8 +125,9 @@ class PromSummary:
             await c.stop()
 
 
-async def serve(prometheus: str, host: str, port: int, bootstrap: str | None, alerts_topic: str,
-                kafka_kwargs: dict[str, Any]) -> None:
+async def serve(
+    prometheus: str, host: str, port: int, bootstrap: str | None, alerts_topic: str, kafka_kwargs: dict[str, Any]
+) -> None:
     """Run until cancelled."""
     async with aiohttp.ClientSession() as session:
         summary = PromSummary(prometheus, session)
@@ -109,7 +136,7 @@ async def serve(prometheus: str, host: str, port: int, bootstrap: str | None, al
         async def api(_: web.Request) -> web.Response:
             try:
                 return web.json_response(await summary.snapshot(), headers={"Cache-Control": "no-store"})
-            except (aiohttp.ClientError, asyncio.TimeoutError, KeyError) as exc:
+            except (TimeoutError, aiohttp.ClientError, KeyError) as exc:
                 return web.json_response({"error": f"Prometheus unavailable: {type(exc).__name__}"}, status=502)
 
         async def index(_: web.Request) -> web.FileResponse:

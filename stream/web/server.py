@@ -27,11 +27,15 @@ async def start_web(runtime: Any, host: str, port: int) -> web.AppRunner:
 
     async def summary(_: web.Request) -> web.Response:
         last = runtime.metrics.last_processed._value.get() or None  # noqa: SLF001 - our own gauge
-        snap = runtime.summary.snapshot(ready=runtime.materializer.ready.is_set(), consents=runtime.state.consent_count,
-                                        agreements=runtime.state.agreement_count, last=last)
+        snap = runtime.summary.snapshot(
+            ready=runtime.materializer.ready.is_set(),
+            consents=runtime.state.consent_count,
+            agreements=runtime.state.agreement_count,
+            last=last,
+        )
         return web.json_response(snap, headers={"Cache-Control": "no-store"})
 
-    async def index(_: web.Request) -> web.Response:
+    async def index(_: web.Request) -> web.StreamResponse:
         page = STATIC / "dashboard.html"
         if not page.exists():
             return web.Response(text="piplwatch worker: see /metrics", content_type="text/plain")

@@ -28,17 +28,35 @@ def alert_view(a: dict[str, Any], rules: dict[str, dict[str, str]]) -> dict[str,
     u = a["unmapped"]
     rule = a["compliance"]["control"]
     texts = rules.get(rule, {})
-    return {"alert_id": a["alert_id"], "time": a["time"], "severity": a["severity"].lower(), "rule": rule,
-            **{k: texts.get(k, "") for k in ("title_en", "title_zh", "explain_en", "explain_zh")},
-            "recipient": u["recipient_id"], "recipient_name": u["recipient_name"], "channel": u["channel"],
-            "subjects": u["subjects"], "categories": u["categories"], "evidence": u["evidence"],
-            "citations": a["compliance"]["requirements"], "tags": u["tags"]}
+    return {
+        "alert_id": a["alert_id"],
+        "time": a["time"],
+        "severity": a["severity"].lower(),
+        "rule": rule,
+        **{k: texts.get(k, "") for k in ("title_en", "title_zh", "explain_en", "explain_zh")},
+        "recipient": u["recipient_id"],
+        "recipient_name": u["recipient_name"],
+        "channel": u["channel"],
+        "subjects": u["subjects"],
+        "categories": u["categories"],
+        "evidence": u["evidence"],
+        "citations": a["compliance"]["requirements"],
+        "tags": u["tags"],
+    }
 
 
 def rule_texts() -> dict[str, dict[str, str]]:
     """Titles and explanations of every rule, by id."""
-    return {r.id: {"title_en": r.title["en"], "title_zh": r.title["zh"], "explain_en": r.explain["en"],
-                   "explain_zh": r.explain["zh"], "severity": r.severity} for r in load_rules()}
+    return {
+        r.id: {
+            "title_en": r.title["en"],
+            "title_zh": r.title["zh"],
+            "explain_en": r.explain["en"],
+            "explain_zh": r.explain["zh"],
+            "severity": r.severity,
+        }
+        for r in load_rules()
+    }
 
 
 class LiveSummary:
@@ -62,7 +80,7 @@ class LiveSummary:
             self.timeline.append([start, collections.Counter()])
         return self.timeline[-1]
 
-    def record(self, verdict: dict[str, Any], recipient_name: str, facts: "Facts", alerts: list[dict]) -> None:
+    def record(self, verdict: dict[str, Any], recipient_name: str, facts: Facts, alerts: list[dict]) -> None:
         """Account one judged transfer."""
         v = verdict["verdict"]
         self._bucket(time.time())[1][v] += 1
@@ -91,16 +109,26 @@ class LiveSummary:
         start = int(now // BUCKET_SECONDS * BUCKET_SECONDS)
         buckets = {b[0]: b[1] for b in self.timeline}
         per_min = 60 / BUCKET_SECONDS
-        timeline = [{"t": t, **{k: buckets.get(t, {}).get(k, 0) * per_min for k in ("allow", "warning", "violation")}}
-                    for t in range(start - (BUCKETS - 1) * BUCKET_SECONDS, start + 1, BUCKET_SECONDS)]
+        timeline = [
+            {"t": t, **{k: buckets.get(t, {}).get(k, 0) * per_min for k in ("allow", "warning", "violation")}}
+            for t in range(start - (BUCKETS - 1) * BUCKET_SECONDS, start + 1, BUCKET_SECONDS)
+        ]
         top = sorted(self.recipients.items(), key=lambda kv: -sum(kv[1].values()))[:TOP_RECIPIENTS]
         return {
-            "generated_at": now, "worker": {"ready": ready, "consents": consents, "agreements": agreements,
-                                            "last_processed": last},
+            "generated_at": now,
+            "worker": {"ready": ready, "consents": consents, "agreements": agreements, "last_processed": last},
             "totals": {k: self.totals.get(k, 0) for k in ("allow", "warning", "violation", "dead_letter")},
-            "timeline": timeline, "bucket_seconds": BUCKET_SECONDS,
-            "recipients": [{"recipient": r, "name": self.recipient_names.get(r, r), "violations": sum(c.values()),
-                            "by_rule": dict(c.most_common())} for r, c in top],
+            "timeline": timeline,
+            "bucket_seconds": BUCKET_SECONDS,
+            "recipients": [
+                {
+                    "recipient": r,
+                    "name": self.recipient_names.get(r, r),
+                    "violations": sum(c.values()),
+                    "by_rule": dict(c.most_common()),
+                }
+                for r, c in top
+            ],
             "categories": dict(self.categories.most_common()),
             "cross_border": {**self.cross_border, "tiers": self.tiers},
             "alerts": list(self.alerts)[:20],

@@ -12,9 +12,17 @@ import time
 import faust
 
 broker, topic_name, count, app_id = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-app = faust.App(app_id, broker=broker, broker_session_timeout=6, broker_heartbeat_interval=2, web_enabled=False,
-                store="memory://", consumer_auto_offset_reset="earliest", broker_commit_every=500,
-                broker_commit_interval=1.0)
+app = faust.App(
+    app_id,
+    broker=broker,
+    broker_session_timeout=6,
+    broker_heartbeat_interval=2,
+    web_enabled=False,
+    store="memory://",
+    consumer_auto_offset_reset="earliest",
+    broker_commit_every=500,
+    broker_commit_interval=1.0,
+)
 topic = app.topic(topic_name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 state = {"n": 0, "first": 0.0}
 
@@ -34,4 +42,6 @@ async def count_agent(stream):
 if __name__ == "__main__":
     from faust.worker import Worker
 
-    Worker(app, loglevel=os.environ.get("BARE_LOGLEVEL", "error"), quiet=True, redirect_stdouts=False).execute_from_commandline()
+    Worker(
+        app, loglevel=os.environ.get("BARE_LOGLEVEL", "error"), quiet=True, redirect_stdouts=False
+    ).execute_from_commandline()

@@ -19,12 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core (the NER rows), before numpy is imported
 
-import orjson  # noqa: E402
+import orjson
 
-from detectors import Check, Scanner  # noqa: E402
-from detectors.base import Boundary  # noqa: E402
-from detectors.registry import build_registry  # noqa: E402
-from tests.benchmarks.records import make_records  # noqa: E402
+from detectors import Check, Scanner
+from detectors.base import Boundary
+from detectors.registry import build_registry
+from tests.benchmarks.records import make_records
 
 
 def presidio_engine():
@@ -73,7 +73,9 @@ def main() -> int:
     texts = [orjson.dumps(r).decode() for r in recs]
     raw = [t.encode() for t in texts]
     mb = sum(map(len, raw)) / 1e6
-    print(f"{len(recs)} records, mean {sum(map(len, raw)) / len(raw):.0f} bytes, {sum(map(len, texts)) / len(texts):.0f} chars")
+    print(
+        f"{len(recs)} records, mean {sum(map(len, raw)) / len(raw):.0f} bytes, {sum(map(len, texts)) / len(texts):.0f} chars"
+    )
     sc = Scanner()
     sc.scan_text(texts[0])  # warm
     rows = []
@@ -94,16 +96,22 @@ def main() -> int:
         sub_ner = raw[: max(300, len(raw) // 4)]
         mb_ner = sum(map(len, sub_ner)) / 1e6
         dt, nf = timed(lambda b: sc_ner.scan_payload(orjson.loads(b)), sub_ner)
-        rows.append(("piplwatch orjson.loads + scan_payload, NER stage on", len(sub_ner) / dt, mb_ner / dt, nf / len(sub_ner)))
+        rows.append(
+            ("piplwatch orjson.loads + scan_payload, NER stage on", len(sub_ner) / dt, mb_ner / dt, nf / len(sub_ner))
+        )
         # the batch form: records 64 at a time, their flagged windows through the model in one pass
         t = time.perf_counter()
         nf = sum(map(len, sc_ner.scan_batch(orjson.loads(b) for b in sub_ner)))
         dt = time.perf_counter() - t
-        rows.append(("piplwatch scan_batch(parsed records), NER stage on", len(sub_ner) / dt, mb_ner / dt, nf / len(sub_ner)))
+        rows.append(
+            ("piplwatch scan_batch(parsed records), NER stage on", len(sub_ner) / dt, mb_ner / dt, nf / len(sub_ner))
+        )
         st = stage.stats
-        ner_note = (f"NER stage, benchmark records: {st.records_to_ner}/{st.records} ({st.records_to_ner / max(1, st.records):.1%}) "
-                    f"reached the model, {st.windows} windows, {st.chars_to_ner / max(1, st.records):.0f} chars/record; "
-                    f"field-rule findings {st.rule_findings}, model findings {st.ner_findings}")
+        ner_note = (
+            f"NER stage, benchmark records: {st.records_to_ner}/{st.records} ({st.records_to_ner / max(1, st.records):.1%}) "
+            f"reached the model, {st.windows} windows, {st.chars_to_ner / max(1, st.records):.0f} chars/record; "
+            f"field-rule findings {st.rule_findings}, model findings {st.ner_findings}"
+        )
         from stream.dev.simulator import Simulator
 
         demo = Simulator(seed=2016)
@@ -111,8 +119,10 @@ def main() -> int:
         for _ in range(2000):
             sc_ner.scan(orjson.loads(demo.next_message(bad_share=0)[1])["payload"])
         n, hit, chars = st.records - before[0], st.records_to_ner - before[1], st.chars_to_ner - before[2]
-        ner_note += (f"\nNER stage, demo transfers: {hit}/{n} ({hit / max(1, n):.1%}) reached the model "
-                     f"({chars / max(1, n):.1f} chars/transfer); names and addresses there come from field rules")
+        ner_note += (
+            f"\nNER stage, demo transfers: {hit}/{n} ({hit / max(1, n):.1%}) reached the model "
+            f"({chars / max(1, n):.1f} chars/transfer); names and addresses there come from field rules"
+        )
     else:
         ner_note = "NER stage: no model shipped"
     ratios: list[float] = []
@@ -121,7 +131,9 @@ def main() -> int:
         eng.analyze(text=sub[0], language="zh")
         dt, nf = timed(lambda t: eng.analyze(text=t, language="zh", score_threshold=0.5), sub)
         sub_mb = sum(len(t.encode()) for t in sub) / 1e6
-        rows.append(("Presidio AnalyzerEngine, equivalent PatternRecognizers", len(sub) / dt, sub_mb / dt, nf / len(sub)))
+        rows.append(
+            ("Presidio AnalyzerEngine, equivalent PatternRecognizers", len(sub) / dt, sub_mb / dt, nf / len(sub))
+        )
         # interleaved rounds on the same records: a shared machine slows one side at a time, so the median
         # of per-round ratios is the figure to quote
         for _ in range(args.rounds):
@@ -133,12 +145,16 @@ def main() -> int:
         print(f"{name:<58} {rps:>10,.0f} {mbs:>8.2f} {fpr:>13.1f}")
     print(ner_note)
     if eng is not None:
-        print(f"ratio piplwatch scan_text / Presidio: {rows[0][1] / rows[-1][1]:.1f}x;"
-              f" parse+scan_payload / Presidio: {rows[1][1] / rows[-1][1]:.1f}x")
+        print(
+            f"ratio piplwatch scan_text / Presidio: {rows[0][1] / rows[-1][1]:.1f}x;"
+            f" parse+scan_payload / Presidio: {rows[1][1] / rows[-1][1]:.1f}x"
+        )
         if ratios:
             ratios.sort()
-            print(f"interleaved rounds on the same {len(sub)} records, scan_text / Presidio: median "
-                  f"{ratios[len(ratios) // 2]:.1f}x (min {ratios[0]:.1f}x, max {ratios[-1]:.1f}x, {len(ratios)} rounds)")
+            print(
+                f"interleaved rounds on the same {len(sub)} records, scan_text / Presidio: median "
+                f"{ratios[len(ratios) // 2]:.1f}x (min {ratios[0]:.1f}x, max {ratios[-1]:.1f}x, {len(ratios)} rounds)"
+            )
     return 0
 
 

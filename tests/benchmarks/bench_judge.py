@@ -19,13 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import orjson  # noqa: E402
+import orjson
 
-from detectors import Scanner  # noqa: E402
-from stream.judge import Judge  # noqa: E402
-from stream.state.materialize import apply_record  # noqa: E402
-from stream.dev.simulator import Simulator  # noqa: E402
-from stream.state.store import StateStore  # noqa: E402
+from detectors import Scanner
+from stream.dev.simulator import Simulator
+from stream.judge import Judge
+from stream.state.materialize import apply_record
+from stream.state.store import StateStore
 
 
 def main() -> int:
@@ -72,8 +72,10 @@ def main() -> int:
     for name, s in med.items():
         print(f"{name:<22} {s * 1e6:>12.0f} {1 / s:>12,.0f}")
     rest = med["full judge"] - med["parse + detection"]
-    print(f"authorization (joins, counters, rules, verdict and alerts): {rest * 1e6:.0f} us = "
-          f"{rest / med['full judge']:.0%} of the judge")
+    print(
+        f"authorization (joins, counters, rules, verdict and alerts): {rest * 1e6:.0f} us = "
+        f"{rest / med['full judge']:.0%} of the judge"
+    )
     return 0
 
 

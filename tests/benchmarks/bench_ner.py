@@ -101,8 +101,9 @@ def variant(width: int, depth: int, hidden: int, rows: list[int], attrs: list[st
     return cfg
 
 
-def encoder_chars_per_second(layers: int, hidden: int, heads: int, ffn: int, *, seq: int = 128, batch: int = 8,
-                             repeat: int = 3) -> float:
+def encoder_chars_per_second(
+    layers: int, hidden: int, heads: int, ffn: int, *, seq: int = 128, batch: int = 8, repeat: int = 3
+) -> float:
     """Characters/s of a post-LN transformer encoder's forward pass (attention, GELU FFN, layer norms), float32."""
     import numpy as np
 
@@ -110,9 +111,11 @@ def encoder_chars_per_second(layers: int, hidden: int, heads: int, ffn: int, *, 
     f32 = np.float32
 
     def mat(a: int, b: int):
-        return (rng.standard_normal((a, b), dtype=f32) * f32(0.02))
+        return rng.standard_normal((a, b), dtype=f32) * f32(0.02)
 
-    weights = [(mat(hidden, 3 * hidden), mat(hidden, hidden), mat(hidden, ffn), mat(ffn, hidden)) for _ in range(layers)]
+    weights = [
+        (mat(hidden, 3 * hidden), mat(hidden, hidden), mat(hidden, ffn), mat(ffn, hidden)) for _ in range(layers)
+    ]
     dh = hidden // heads
     scale = f32(1 / np.sqrt(dh))
 
@@ -148,8 +151,11 @@ def main() -> int:
     ap.add_argument("--sentences", type=int, default=2000)
     ap.add_argument("--tradeoff", action="store_true", help="also time untrained architecture variants")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds for the median ratios")
-    ap.add_argument("--transformers", action="store_true",
-                    help="also time BERT-shaped encoders' forward pass (the CLUENER-0.89 class of model)")
+    ap.add_argument(
+        "--transformers",
+        action="store_true",
+        help="also time BERT-shaped encoders' forward pass (the CLUENER-0.89 class of model)",
+    )
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="pipeline to time (default: the shipped one)")
     args = ap.parse_args()
     xs = texts(args.sentences)
@@ -169,7 +175,9 @@ def main() -> int:
     seg = [" ".join(jieba.cut(x, HMM=False)) for x in xs]
     jieba_s = time.perf_counter() - t
     tokens = sum(len(s.split()) for s in seg)
-    rows.append((f"jieba segmentation alone ({tokens / sum(map(len, xs)):.2f} tokens/char)", sum(map(len, xs)) / jieba_s))
+    rows.append(
+        (f"jieba segmentation alone ({tokens / sum(map(len, xs)):.2f} tokens/char)", sum(map(len, xs)) / jieba_s)
+    )
     print(f"{'pipeline':<52} {'chars/s':>10} {'ratio':>7}")
     for name, cps in rows:
         print(f"{name:<52} {cps:>10,.0f} {cps / rows[0][1]:>7.2f}")
@@ -183,26 +191,35 @@ def main() -> int:
         r_stock.append(f / s_)
     for label, rs in (("spaCy default efficiency", r_default), ("the same model on spaCy's stock path", r_stock)):
         rs.sort()
-        print(f"interleaved, shipped model as piplwatch runs it / {label}: median {rs[len(rs) // 2]:.2f}x "
-              f"(min {rs[0]:.2f}x, max {rs[-1]:.2f}x, {len(rs)} rounds)")
+        print(
+            f"interleaved, shipped model as piplwatch runs it / {label}: median {rs[len(rs) // 2]:.2f}x "
+            f"(min {rs[0]:.2f}x, max {rs[-1]:.2f}x, {len(rs)} rounds)"
+        )
     if args.transformers:
         base = chars_per_second(shipped, xs, repeat=1, fast=True)
-        print(f"\ntransformer encoders, forward pass only (numpy float32, sequences of 128, batches of 8), beside the "
-              f"shipped model ({base:,.0f} chars/s now):")
-        for name, cfg in (("BERT-base / RoBERTa-wwm-base (12 x 768, FFN 3072)", (12, 768, 12, 3072)),
-                          ("RBT3 (3 x 768, FFN 3072)", (3, 768, 12, 3072)),
-                          ("TinyBERT-4 (4 x 312, FFN 1200)", (4, 312, 12, 1200))):
+        print(
+            f"\ntransformer encoders, forward pass only (numpy float32, sequences of 128, batches of 8), beside the "
+            f"shipped model ({base:,.0f} chars/s now):"
+        )
+        for name, cfg in (
+            ("BERT-base / RoBERTa-wwm-base (12 x 768, FFN 3072)", (12, 768, 12, 3072)),
+            ("RBT3 (3 x 768, FFN 3072)", (3, 768, 12, 3072)),
+            ("TinyBERT-4 (4 x 312, FFN 1200)", (4, 312, 12, 1200)),
+        ):
             cps = encoder_chars_per_second(*cfg)
             print(f"  {name:<50} {cps:>10,.0f} chars/s  ({base / cps:,.0f}x slower)")
     if args.tradeoff:
         print("\ntrade-off (untrained variants, same text): width/depth/hidden, features")
-        for w, d, h, rws, attrs, bg in [(96, 4, 64, [5000, 1000, 2500, 2500], ["NORM", "PREFIX", "SUFFIX", "SHAPE"], False),
-                                        (64, 2, 32, [8000], ["NORM"], False), (64, 3, 32, [8000], ["NORM"], False),
-                                        (96, 3, 64, [8000, 40000], ["NORM", "LEMMA"], True),
-                                        (64, 3, 48, [8000, 40000], ["NORM", "LEMMA"], True),
-                                        (64, 3, 32, [8000, 40000], ["NORM", "LEMMA"], True),
-                                        (64, 2, 48, [8000, 40000], ["NORM", "LEMMA"], True),
-                                        (64, 2, 32, [8000, 40000], ["NORM", "LEMMA"], True)]:
+        for w, d, h, rws, attrs, bg in [
+            (96, 4, 64, [5000, 1000, 2500, 2500], ["NORM", "PREFIX", "SUFFIX", "SHAPE"], False),
+            (64, 2, 32, [8000], ["NORM"], False),
+            (64, 3, 32, [8000], ["NORM"], False),
+            (96, 3, 64, [8000, 40000], ["NORM", "LEMMA"], True),
+            (64, 3, 48, [8000, 40000], ["NORM", "LEMMA"], True),
+            (64, 3, 32, [8000, 40000], ["NORM", "LEMMA"], True),
+            (64, 2, 48, [8000, 40000], ["NORM", "LEMMA"], True),
+            (64, 2, 32, [8000, 40000], ["NORM", "LEMMA"], True),
+        ]:
             cps = chars_per_second(initialized(variant(w, d, h, rws, attrs, bg), xs), xs, repeat=1, fast=True)
             print(f"  w{w} d{d} h{h} {'+'.join(attrs):<28} {'bigrams' if bg else 'chars  '} {cps:>10,.0f} chars/s")
     return 0

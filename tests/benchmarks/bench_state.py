@@ -31,9 +31,16 @@ from detectors import Scanner  # noqa: E402
 from stream.state.materialize import store_record  # noqa: E402
 from stream.state.store import SourcePosition, StateStore  # noqa: E402
 
-BASE = {"schema": "piplwatch.consent/v1", "recipient_id": "r-adnet", "purposes": ["marketing"],
-        "categories": ["basic_profile", "contact"], "kind": "separate", "granted_at": "2026-01-01T00:00:00+08:00",
-        "expires_at": None, "withdrawn_at": None}
+BASE = {
+    "schema": "piplwatch.consent/v1",
+    "recipient_id": "r-adnet",
+    "purposes": ["marketing"],
+    "categories": ["basic_profile", "contact"],
+    "kind": "separate",
+    "granted_at": "2026-01-01T00:00:00+08:00",
+    "expires_at": None,
+    "withdrawn_at": None,
+}
 
 
 def consent(i: int) -> bytes:
@@ -54,8 +61,8 @@ def restarts(n: int, scanner: Scanner) -> int:
     from kafka import KafkaProducer
 
     from stream.dev.broker import EmbeddedBroker, free_port
-    from stream.state.materialize import Materializer
     from stream.settings import Settings, Topics
+    from stream.state.materialize import Materializer
     from stream.topics import ensure_topics
 
     work = Path(tempfile.mkdtemp(prefix="pw-restart-"))
@@ -73,8 +80,13 @@ def restarts(n: int, scanner: Scanner) -> int:
             state = StateStore(work)
 
             async def run() -> Materializer:
-                m = Materializer(broker.bootstrap, {"consents": topics.consents, "agreements": topics.agreements},
-                                 state, scanner, **kw)
+                m = Materializer(
+                    broker.bootstrap,
+                    {"consents": topics.consents, "agreements": topics.agreements},
+                    state,
+                    scanner,
+                    **kw,
+                )
                 await m.start()
                 await m.ready.wait()
                 await m.stop()
@@ -87,8 +99,11 @@ def restarts(n: int, scanner: Scanner) -> int:
             state.close()
             return el, m, count
 
-        rows = [("first start (empty store)", *start()), ("restart (resumes)", *start()),
-                ("restart with --rebuild-state", *start(rebuild=True))]
+        rows = [
+            ("first start (empty store)", *start()),
+            ("restart (resumes)", *start()),
+            ("restart with --rebuild-state", *start(rebuild=True)),
+        ]
     print(f"{'start':<30} {'to ready':>10} {'records read':>13} {'consents':>10}  how")
     for name, el, m, count in rows:
         print(f"{name:<30} {el:>9.2f}s {m.applied:>13,} {count:>10,}  {m.rebuild_reason or 'resume'}")
@@ -129,8 +144,10 @@ def main() -> int:
     t = time.perf_counter()
     hits = sum(state.consent(h, r) is not None for h, r in keys)
     look = time.perf_counter() - t
-    print(f"{args.records:,} consents: {args.records / load:,.0f} records/s, RSS {before:.0f} -> {rss_mb():.0f} MB, "
-          f"disk {disk:,.0f} MB, {n / look:,.0f} lookups/s ({hits} hits of {n} random probes)")
+    print(
+        f"{args.records:,} consents: {args.records / load:,.0f} records/s, RSS {before:.0f} -> {rss_mb():.0f} MB, "
+        f"disk {disk:,.0f} MB, {n / look:,.0f} lookups/s ({hits} hits of {n} random probes)"
+    )
     state.close()
     return 0
 

@@ -33,8 +33,8 @@ import orjson  # noqa: E402
 from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
 
 from stream.dev.broker import EmbeddedBroker, free_port  # noqa: E402
-from stream.settings import Settings, Topics  # noqa: E402
 from stream.dev.simulator import Simulator  # noqa: E402
+from stream.settings import Settings, Topics  # noqa: E402
 from stream.topics import ensure_topics  # noqa: E402
 
 T = Topics()
@@ -52,20 +52,42 @@ def processed(port: int) -> float:
             text = r.read().decode()
     except OSError:
         return -1.0
-    return sum(float(m) for m in re.findall(r'^piplwatch_messages_processed_total\{outcome="(?:judged|dead_letter)"\} (\S+)',
-                                            text, re.M))
+    return sum(
+        float(m)
+        for m in re.findall(
+            r'^piplwatch_messages_processed_total\{outcome="(?:judged|dead_letter)"\} (\S+)', text, re.M
+        )
+    )
 
 
-def start_workers(n: int, bootstrap: str, key: Path, work: Path, app_id: str, ner: bool) -> list[tuple[subprocess.Popen, int]]:
+def start_workers(
+    n: int, bootstrap: str, key: Path, work: Path, app_id: str, ner: bool
+) -> list[tuple[subprocess.Popen, int]]:
     out = []
     for i in range(n):
         port = free_port()
         env = {**os.environ, "PIPLWATCH_APP_ID": app_id}
-        cmd = [sys.executable, "-m", "stream", "worker", "--broker", f"kafka://{bootstrap}", "--hmac-key-file", str(key),
-               "--web-port", str(port), "--state-dir", str(work / f"{app_id}-{i}"), "--partitions", "4"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "stream",
+            "worker",
+            "--broker",
+            f"kafka://{bootstrap}",
+            "--hmac-key-file",
+            str(key),
+            "--web-port",
+            str(port),
+            "--state-dir",
+            str(work / f"{app_id}-{i}"),
+            "--partitions",
+            "4",
+        ]
         if not ner:
             cmd.append("--no-ner")
-        out.append((subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port))
+        out.append(
+            (subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port)
+        )
     return out
 
 
@@ -156,8 +178,19 @@ def main() -> int:
             one = 0.0
             prod.close()
         if not args.latency_only:
-            bare = subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bare_agent.py"), broker.url, T.transfers,
-                                   str(args.messages), "bench-bare"], capture_output=True, text=True, timeout=600)
+            bare = subprocess.run(
+                [
+                    sys.executable,
+                    str(ROOT / "tests/benchmarks/bare_agent.py"),
+                    broker.url,
+                    T.transfers,
+                    str(args.messages),
+                    "bench-bare",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             n, secs, cpu = re.findall(r"(\d+) ([0-9.]+) ([0-9.]+)", bare.stdout)[-1]
             CPU_PER_MSG["bench-bare"] = float(cpu) / int(n)
             bare_rate = int(n) / float(secs)
@@ -176,12 +209,16 @@ def main() -> int:
             for name, c in CPU_PER_MSG.items():
                 print(f"CPU per message {name:<14} {c * 1e6:8.0f} us  -> {1 / c:8,.0f} messages/s per fully used core")
             if "bench-one" in CPU_PER_MSG:
-                print(f"contention-free ratio (CPU per message, bare / 1 worker): "
-                      f"{CPU_PER_MSG['bench-bare'] / CPU_PER_MSG['bench-one']:.2f}")
+                print(
+                    f"contention-free ratio (CPU per message, bare / 1 worker): "
+                    f"{CPU_PER_MSG['bench-bare'] / CPU_PER_MSG['bench-one']:.2f}"
+                )
             judge_cpu = judge_alone(msgs, ags, cons, key, work)
             bare_cpu = CPU_PER_MSG["bench-bare"]
-            print(f"judge alone in this process, no Kafka: {judge_cpu * 1e6:.0f} us CPU per transfer; ceiling on the "
-                  f"1-worker ratio, bare / (bare + judge): {bare_cpu / (bare_cpu + judge_cpu):.2f}")
+            print(
+                f"judge alone in this process, no Kafka: {judge_cpu * 1e6:.0f} us CPU per transfer; ceiling on the "
+                f"1-worker ratio, bare / (bare + judge): {bare_cpu / (bare_cpu + judge_cpu):.2f}"
+            )
             prod.close()
     # latency at half the measured maximum, on a fresh broker so the worker starts with no backlog
     rate = args.latency_rate or one / 2
@@ -210,7 +247,9 @@ def main() -> int:
                     time.sleep(delay)
             prod.flush()
             want = set(sent)
-            c = KafkaConsumer(T.verdicts, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest", group_id=None)
+            c = KafkaConsumer(
+                T.verdicts, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest", group_id=None
+            )
             lat = {}
             deadline = time.monotonic() + 60
             while want - lat.keys() and time.monotonic() < deadline:
@@ -218,13 +257,16 @@ def main() -> int:
                     for m in msgs:
                         v = orjson.loads(m.value)
                         if v["transfer_id"] in want:
-                            lat[v["transfer_id"]] = (dt.datetime.fromisoformat(v["decided_at"])
-                                                     - dt.datetime.fromisoformat(v["occurred_at"])).total_seconds()
+                            lat[v["transfer_id"]] = (
+                                dt.datetime.fromisoformat(v["decided_at"]) - dt.datetime.fromisoformat(v["occurred_at"])
+                            ).total_seconds()
             c.close()
             xs = sorted(lat.values())
             p = lambda q: xs[min(len(xs) - 1, int(q * len(xs)))]  # noqa: E731
-            print(f"latency at {rate:,.0f} transfers/s for {args.latency_seconds:.0f} s ({len(xs)} verdicts): "
-                  f"p50 {p(0.5) * 1000:.0f} ms, p99 {p(0.99) * 1000:.0f} ms, max {xs[-1] * 1000:.0f} ms")
+            print(
+                f"latency at {rate:,.0f} transfers/s for {args.latency_seconds:.0f} s ({len(xs)} verdicts): "
+                f"p50 {p(0.5) * 1000:.0f} ms, p99 {p(0.99) * 1000:.0f} ms, max {xs[-1] * 1000:.0f} ms"
+            )
         finally:
             for pr, _ in procs:
                 pr.terminate()

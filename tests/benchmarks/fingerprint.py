@@ -21,8 +21,9 @@ import hashlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -31,8 +32,13 @@ import orjson  # noqa: E402
 
 KEY = b"fingerprint-hmac-key-0123456789abcdef"
 #: the facts that leave the judge other than through the verdict (metrics, the live summary)
-OBSERVED_FACTS = ("cross_border", "cb_individuals_ytd_after", "cb_spi_individuals_ytd_after", "daily_subjects_after",
-                  "recipient_registered")
+OBSERVED_FACTS = (
+    "cross_border",
+    "cb_individuals_ytd_after",
+    "cb_spi_individuals_ytd_after",
+    "daily_subjects_after",
+    "recipient_registered",
+)
 TIME_FIELDS = ("decided_at", "occurred_at", "time", "created_time", "received_at")
 
 
@@ -87,8 +93,7 @@ def findings(scanner: Any) -> tuple[int, str]:
 
     def all_findings() -> Iterable[Any]:
         for item in [*recs, *payloads, *lines]:
-            for f in scanner.scan(item):
-                yield f
+            yield from scanner.scan(item)
 
     return _digest(all_findings())
 
@@ -98,8 +103,11 @@ def findings_ner(scanner: Any) -> tuple[int, str]:
 
     _, msgs = _simulator_messages(3000, 5)
     payloads = [orjson.loads(m)["payload"] for m in msgs if m.startswith(b"{") and b'"payload"' in m]
-    dev = [orjson.loads(line)["text"] for line in (ROOT / "tests" / "data" / "ner_dev_slice.jsonl").read_bytes()
-           .splitlines() if line.strip()]
+    dev = [
+        orjson.loads(line)["text"]
+        for line in (ROOT / "tests" / "data" / "ner_dev_slice.jsonl").read_bytes().splitlines()
+        if line.strip()
+    ]
     items = [*payloads, *dev, *make_records(300)]
     return _digest(f for batch in scanner.scan_batch(items) for f in batch)
 
@@ -126,8 +134,12 @@ def judge(scanner: Any) -> tuple[int, str]:
                     yield {"dlq": _strip_times(out.record)}
                     continue
                 facts = vars(out.facts)
-                yield {"verdict": _strip_times(out.verdict), "alerts": _strip_times(out.alerts),
-                       "facts": {k: facts[k] for k in OBSERVED_FACTS}, "changes": [list(c) for c in out.counter_changes]}
+                yield {
+                    "verdict": _strip_times(out.verdict),
+                    "alerts": _strip_times(out.alerts),
+                    "facts": {k: facts[k] for k in OBSERVED_FACTS},
+                    "changes": [list(c) for c in out.counter_changes],
+                }
 
     try:
         return _digest(outcomes())

@@ -18,12 +18,22 @@ def make_records(n: int, *, seed: int = 7, target_bytes: int = 2048) -> list[dic
         rec = {
             "order_no": str(rnd.randint(10**17, 10**18 - 1)),
             "created_ms": rnd.randint(1_600_000_000_000, 1_800_000_000_000),
-            "customer": {"姓名": fk.name(), "手机": fk.phone_number(), "身份证号": fk.ssn(),
-                         "地址": fk.address(), "邮箱": fk.free_email()},
-            "payment": {"银行卡号": synth.bank_card(rnd), "amount": f"{rnd.randint(1, 99999)}.{rnd.randint(0, 99):02d}"},
+            "customer": {
+                "姓名": fk.name(),
+                "手机": fk.phone_number(),
+                "身份证号": fk.ssn(),
+                "地址": fk.address(),
+                "邮箱": fk.free_email(),
+            },
+            "payment": {
+                "银行卡号": synth.bank_card(rnd),
+                "amount": f"{rnd.randint(1, 99999)}.{rnd.randint(0, 99):02d}",
+            },
             "device": {"ip": fk.ipv4_public(), "ua": fk.user_agent()},
-            "items": [{"sku": f"SKU{rnd.randint(10**8, 10**9)}", "name": fk.word(), "qty": rnd.randint(1, 9)}
-                      for _ in range(rnd.randint(1, 3))],
+            "items": [
+                {"sku": f"SKU{rnd.randint(10**8, 10**9)}", "name": fk.word(), "qty": rnd.randint(1, 9)}
+                for _ in range(rnd.randint(1, 3))
+            ],
             "remark": "",
         }
         if i % 4 == 0:

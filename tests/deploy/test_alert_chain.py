@@ -28,7 +28,7 @@ from stream.topics import ensure_topics
 from tests.deploy.test_monitoring_config import dashboard_exprs
 from tests.stream.harness import TOPICS, WorkerProc, producer, send_json, transfer
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 BOUND_SECONDS = 30
@@ -37,7 +37,7 @@ BOUND_SECONDS = 30
 class Receiver(BaseHTTPRequestHandler):
     received: list[tuple[str, dict]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Receiver.received.append((self.path, json.loads(body)))
         self.send_response(200)
@@ -66,7 +66,10 @@ def query(port: int, expr: str) -> list:
 
 @pytest.fixture
 def chain(broker, key_file, tmp_path):
-    prom_bin, am_bin = shutil.which("prometheus"), shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    prom_bin, am_bin = (
+        shutil.which("prometheus"),
+        shutil.which("prometheus-alertmanager") or shutil.which("alertmanager"),
+    )
     if not prom_bin or not am_bin:
         pytest.fail("prometheus and alertmanager must be installed (.ci/run installs them)")
     procs: list[subprocess.Popen] = []
@@ -84,22 +87,46 @@ def chain(broker, key_file, tmp_path):
         for w in rcv["webhook_configs"]:
             w["url"] = re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{hook_port}", w["url"])
     (tmp_path / "am.yml").write_text(yaml.safe_dump(am_cfg))
-    procs.append(subprocess.Popen([am_bin, f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'am'}",
-                                   f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    procs.append(
+        subprocess.Popen(
+            [
+                am_bin,
+                f"--config.file={tmp_path / 'am.yml'}",
+                f"--storage.path={tmp_path / 'am'}",
+                f"--web.listen-address=127.0.0.1:{am_port}",
+                "--cluster.listen-address=",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )
     rules = yaml.safe_load((DEPLOY / "prometheus" / "rules" / "piplwatch.rules.yml").read_text())
     for g in rules["groups"]:
         for r in g["rules"]:
             if "for" in r:
                 r["for"] = "1s"
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules, allow_unicode=True))
-    prom_cfg = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "rule_files": [str(tmp_path / "rules.yml")],
-                "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-                "scrape_configs": [{"job_name": "piplwatch", "static_configs": [{"targets": [f"127.0.0.1:{worker.web_port}"]}]}]}
+    prom_cfg = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(tmp_path / "rules.yml")],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+        "scrape_configs": [
+            {"job_name": "piplwatch", "static_configs": [{"targets": [f"127.0.0.1:{worker.web_port}"]}]}
+        ],
+    }
     (tmp_path / "prom.yml").write_text(yaml.safe_dump(prom_cfg))
-    procs.append(subprocess.Popen([prom_bin, f"--config.file={tmp_path / 'prom.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                                   f"--web.listen-address=127.0.0.1:{prom_port}"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    procs.append(
+        subprocess.Popen(
+            [
+                prom_bin,
+                f"--config.file={tmp_path / 'prom.yml'}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )
     wait_http(f"http://127.0.0.1:{am_port}/-/ready")
     wait_http(f"http://127.0.0.1:{prom_port}/-/ready")
     yield {"prom_port": prom_port, "worker": worker}
@@ -118,8 +145,12 @@ def test_alert_chain_unauthorized_transfer_pages_and_every_panel_has_data(broker
     prod.flush()
     time.sleep(3)
     t0 = time.monotonic()
-    send_json(prod, TOPICS.transfers, "t-leak", transfer("t-leak", [{"user_id": "u1", "手机": "13800001111"}],
-                                                          rid="r-databroker"))
+    send_json(
+        prod,
+        TOPICS.transfers,
+        "t-leak",
+        transfer("t-leak", [{"user_id": "u1", "手机": "13800001111"}], rid="r-databroker"),
+    )
     prod.flush()
     page = None
     while time.monotonic() - t0 < BOUND_SECONDS and page is None:
@@ -130,8 +161,11 @@ def test_alert_chain_unauthorized_transfer_pages_and_every_panel_has_data(broker
         time.sleep(0.2)
     elapsed = time.monotonic() - t0
     assert page is not None, f"no page within {BOUND_SECONDS} s: {Receiver.received}"
-    assert page["labels"] == {"alertname": "PiplwatchUnauthorizedTransfer", "recipient": "unregistered",
-                              "severity": "critical"}
+    assert page["labels"] == {
+        "alertname": "PiplwatchUnauthorizedTransfer",
+        "recipient": "unregistered",
+        "severity": "critical",
+    }
     assert page["annotations"]["runbook_url"].endswith("#piplwatchunauthorizedtransfer")
     assert "13800001111" not in json.dumps(Receiver.received)
     print(f"unauthorized transfer paged after {elapsed:.1f} s")
@@ -139,9 +173,23 @@ def test_alert_chain_unauthorized_transfer_pages_and_every_panel_has_data(broker
     assert empty == [], f"dashboard panels without data: {empty}"
     # the deployment dashboard: Prometheus for the numbers, the alerts topic for the latest alerts
     port = free_port()
-    dash = subprocess.Popen([sys.executable, "-m", "stream", "dashboard", "--prometheus", f"http://127.0.0.1:{chain['prom_port']}",
-                             "--port", str(port), "--broker", broker.url], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    dash = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stream",
+            "dashboard",
+            "--prometheus",
+            f"http://127.0.0.1:{chain['prom_port']}",
+            "--port",
+            str(port),
+            "--broker",
+            broker.url,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/")
         deadline = time.monotonic() + 15

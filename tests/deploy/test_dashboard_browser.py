@@ -9,16 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from stream.settings import Settings
 from stream.dev.simulator import Simulator
+from stream.settings import Settings
 from stream.topics import ensure_topics
 from tests.stream.harness import TOPICS, WorkerProc, producer, raw_identifier_leaks, send_json, transfer
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 ALERT_BOUND_SECONDS = 10
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def test_dashboard_renders_live_data_and_shows_a_new_alert(broker, key_file, tmp_path, scanner) -> None:
@@ -56,9 +63,16 @@ def test_dashboard_renders_live_data_and_shows_a_new_alert(broker, key_file, tmp
             assert int(page.inner_text("#k-violation").replace(",", "")) > 0
             assert int(page.inner_text("#k-allow").replace(",", "")) > 0
             # a new unauthorized transfer: its alert must appear on the page within the bound
-            send_json(prod, TOPICS.transfers, "t-dash-leak",
-                      transfer("t-dash-leak", [{"user_id": "u-x", "手机": "13912345678", "身份证号": "11010519491231002X"}],
-                               rid="r-databroker"))
+            send_json(
+                prod,
+                TOPICS.transfers,
+                "t-dash-leak",
+                transfer(
+                    "t-dash-leak",
+                    [{"user_id": "u-x", "手机": "13912345678", "身份证号": "11010519491231002X"}],
+                    rid="r-databroker",
+                ),
+            )
             prod.flush()
             t0 = time.monotonic()
             page.wait_for_selector('tr[data-alert-id="t-dash-leak:TA-01"]', timeout=ALERT_BOUND_SECONDS * 1000)

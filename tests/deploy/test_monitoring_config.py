@@ -20,7 +20,9 @@ AM = DEPLOY / "alertmanager" / "alertmanager.yml"
 def tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"{name} is not installed (.ci/run installs the Debian packages prometheus and prometheus-alertmanager)")
+        pytest.fail(
+            f"{name} is not installed (.ci/run installs the Debian packages prometheus and prometheus-alertmanager)"
+        )
     return path
 
 
@@ -51,22 +53,28 @@ def test_monitoring_every_alert_is_tested_on_both_sides_and_has_a_runbook_sectio
         assert rule["annotations"]["runbook_url"].endswith("#" + rule["alert"].lower())
 
 
-@pytest.mark.parametrize("labels,receivers", [
-    ("severity=critical alertname=PiplwatchUnauthorizedTransfer recipient=r1", "security-pager,compliance-channel"),
-    ("severity=warning alertname=PiplwatchDLQGrowing", "compliance-channel"),
-    ("severity=warning alertname=PiplwatchDataAfterWithdrawalOrTermination recipient=r1", "compliance-channel"),
-])
+@pytest.mark.parametrize(
+    "labels,receivers",
+    [
+        ("severity=critical alertname=PiplwatchUnauthorizedTransfer recipient=r1", "security-pager,compliance-channel"),
+        ("severity=warning alertname=PiplwatchDLQGrowing", "compliance-channel"),
+        ("severity=warning alertname=PiplwatchDataAfterWithdrawalOrTermination recipient=r1", "compliance-channel"),
+    ],
+)
 def test_monitoring_alertmanager_routes(labels, receivers) -> None:
     amtool = tool("amtool")
     assert run(amtool, "check-config", str(AM)).returncode == 0
-    r = run(amtool, "config", "routes", "test", f"--config.file={AM}", f"--verify.receivers={receivers}", *labels.split())
+    r = run(
+        amtool, "config", "routes", "test", f"--config.file={AM}", f"--verify.receivers={receivers}", *labels.split()
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_monitoring_alertmanager_inhibits_warning_by_critical_for_same_recipient() -> None:
     inhibit = yaml.safe_load(AM.read_text())["inhibit_rules"]
-    assert inhibit == [{"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
-                        "equal": ["recipient"]}]
+    assert inhibit == [
+        {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'], "equal": ["recipient"]}
+    ]
 
 
 def dashboard_exprs() -> list[str]:
@@ -75,8 +83,14 @@ def dashboard_exprs() -> list[str]:
 
 
 def test_monitoring_dashboard_expressions_pass_promtool(tmp_path) -> None:
-    rules = {"groups": [{"name": "dashboard", "rules": [{"record": f"dashboard:panel_{i}", "expr": e}
-                                                          for i, e in enumerate(dashboard_exprs())]}]}
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [{"record": f"dashboard:panel_{i}", "expr": e} for i, e in enumerate(dashboard_exprs())],
+            }
+        ]
+    }
     f = tmp_path / "dashboard.rules.yml"
     f.write_text(yaml.safe_dump(rules))
     r = run(tool("promtool"), "check", "rules", str(f))

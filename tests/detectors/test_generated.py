@@ -34,7 +34,7 @@ def test_generated_precision_and_recall_at_least_099(scanner, faker_zh, entity) 
     for _ in range(N):
         value = synth.GENERATORS[entity](rnd)
         text = rnd.choice(synth.TEMPLATES[entity]).format(v=value, name=faker_zh.name())
-        got = [text[f.start:f.end] for f in scanner.scan(text) if f.entity_type == entity]
+        got = [text[f.start : f.end] for f in scanner.scan(text) if f.entity_type == entity]
         tp += value in got
         fn += value not in got
         fp += sum(g != value for g in got)

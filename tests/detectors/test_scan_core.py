@@ -28,12 +28,68 @@ needs_core = pytest.mark.skipif(ScanCore is None, reason="compiled core not buil
 def test_compiled_core_is_built() -> None:
     assert ScanCore is not None, "detectors._scan_core is not compiled: reinstall with a C compiler"
 
-PIECES = ["手机", "电话", "身份证号", "银行卡", "QQ", "qq号", "微信", "护照", "港澳通行证", "车牌", "ip", "mac", "邮箱",
-          "统一社会信用代码", "生日", "出生日期", "坐标", "IMEI", "支付宝", "台胞证", "回乡证", "：", "，", " ", "*", "#",
-          "a", "Z", "0", "-", "\n", "🙂", "１３８", "０００", "＠", "．", "　", "—", "138****5678", "110105********002X",
-          "zhang.san@example.com", "z***@qq.com", "192.168.1.1", "2001:db8::1", "00:1A:2B:3C:4D:5E", "粤B12345",
-          "LSVAU2180N2183294", "123456789", "8613812345678", "+86 138-0000-1111", "1990年1月2日", "39.9042,116.4074",
-          "H12345678", "E12345678", "C01234567", "A123456(3)", "A123456789", "12345678901234567", "王*明"]
+
+PIECES = [
+    "手机",
+    "电话",
+    "身份证号",
+    "银行卡",
+    "QQ",
+    "qq号",
+    "微信",
+    "护照",
+    "港澳通行证",
+    "车牌",
+    "ip",
+    "mac",
+    "邮箱",
+    "统一社会信用代码",
+    "生日",
+    "出生日期",
+    "坐标",
+    "IMEI",
+    "支付宝",
+    "台胞证",
+    "回乡证",
+    "：",
+    "，",
+    " ",
+    "*",
+    "#",
+    "a",
+    "Z",
+    "0",
+    "-",
+    "\n",
+    "🙂",
+    "１３８",
+    "０００",
+    "＠",
+    "．",
+    "　",
+    "—",
+    "138****5678",
+    "110105********002X",
+    "zhang.san@example.com",
+    "z***@qq.com",
+    "192.168.1.1",
+    "2001:db8::1",
+    "00:1A:2B:3C:4D:5E",
+    "粤B12345",
+    "LSVAU2180N2183294",
+    "123456789",
+    "8613812345678",
+    "+86 138-0000-1111",
+    "1990年1月2日",
+    "39.9042,116.4074",
+    "H12345678",
+    "E12345678",
+    "C01234567",
+    "A123456(3)",
+    "A123456789",
+    "12345678901234567",
+    "王*明",
+]
 
 
 def adversarial(rnd: random.Random, n: int) -> list[str]:
@@ -41,21 +97,24 @@ def adversarial(rnd: random.Random, n: int) -> list[str]:
     for _ in range(n):
         parts = [rnd.choice(PIECES) for _ in range(rnd.randint(3, 25))]
         for _ in range(rnd.randint(0, 3)):
-            parts.insert(rnd.randrange(len(parts) + 1),
-                         rnd.choice([resident_id(rnd), bank_card(rnd), uscc(rnd), f"1{rnd.randint(3, 9)}{rnd.randint(0, 10**9 - 1):09d}"]))
+            parts.insert(
+                rnd.randrange(len(parts) + 1),
+                rnd.choice(
+                    [
+                        resident_id(rnd),
+                        bank_card(rnd),
+                        uscc(rnd),
+                        f"1{rnd.randint(3, 9)}{rnd.randint(0, 10**9 - 1):09d}",
+                    ]
+                ),
+            )
         out.append("".join(parts))
     return out
 
 
 def both(sc: Scanner, text: str, segs, byte_segs=None):
+    assert sc._core is not None  # the compiled core, not the reference twice
     return sc._scan_segments(text, segs, byte_segs), sc._scan_segments_py(text, segs, byte_segs)
-
-
-@pytest.fixture(scope="module")
-def scanner() -> Scanner:
-    sc = Scanner(hmac_key=KEY)
-    assert sc._core is not None
-    return sc
 
 
 @needs_core
@@ -84,8 +143,11 @@ def test_core_matches_reference_on_structured_payloads(scanner) -> None:
 
 @needs_core
 def test_core_matches_reference_with_allow_list_and_thresholds() -> None:
-    cfg = DetectorConfig(allow_list=frozenset({"11010519491231002X", "13812345678"}),
-                         thresholds={"CN_BANK_CARD": 0.9}, deny_list={"CN_WECHAT_ID": ("vip_zhang", "王*明")})
+    cfg = DetectorConfig(
+        allow_list=frozenset({"11010519491231002X", "13812345678"}),
+        thresholds={"CN_BANK_CARD": 0.9},
+        deny_list={"CN_WECHAT_ID": ("vip_zhang", "王*明")},
+    )
     sc = Scanner(cfg, hmac_key=KEY)
     rnd = random.Random(3)
     for t in adversarial(rnd, 1000) + ["身份证11010519491231002X 手机13812345678 卡号6222021234567890123 vip_zhang"]:
@@ -109,7 +171,8 @@ def _reference_payload(sc: Scanner, leaves):
 
 @needs_core
 def test_core_preview_and_fold_check_match_the_python_functions() -> None:
-    from detectors._scan_core import needs_fold, preview as core_preview
+    from detectors._scan_core import needs_fold
+    from detectors._scan_core import preview as core_preview
     from detectors.normalize import _NEEDS_FOLD
     from detectors.redact import preview
     from detectors.registry import entity_names

@@ -10,11 +10,18 @@ from tests.conftest import TEST_KEY
 
 
 def test_structured_nested_payload_reports_field_paths(scanner) -> None:
-    payload = {"users": [{"xm": "张三", "sjh": 13812345678, "sfzh": "11010519491231002X"},
-                         {"contact": {"email": "li@example.cn"}}]}
+    payload = {
+        "users": [
+            {"xm": "张三", "sjh": 13812345678, "sfzh": "11010519491231002X"},
+            {"contact": {"email": "li@example.cn"}},
+        ]
+    }
     got = sorted((f.field, f.entity_type, f.start, f.end) for f in scanner.scan(payload))
-    assert got == [("users[0].sfzh", "CN_RESIDENT_ID", 0, 18), ("users[0].sjh", "CN_MOBILE", 0, 11),
-                   ("users[1].contact.email", "EMAIL_ADDRESS", 0, 13)]
+    assert got == [
+        ("users[0].sfzh", "CN_RESIDENT_ID", 0, 18),
+        ("users[0].sjh", "CN_MOBILE", 0, 11),
+        ("users[1].contact.email", "EMAIL_ADDRESS", 0, 13),
+    ]
 
 
 def test_structured_field_name_is_context(scanner) -> None:
@@ -46,9 +53,11 @@ def test_structured_batch_streams_in_order() -> None:
 
 def test_structured_config_thresholds_allow_and_deny_lists(tmp_path) -> None:
     cfg = tmp_path / "piplwatch.toml"
-    cfg.write_text('[detectors]\nmin_score = 0.5\ndisabled = ["CN_QQ"]\n[detectors.thresholds]\nCN_MOBILE = 0.99\n'
-                   '[detectors.allow_list]\nvalues = ["11010519491231002X"]\n[detectors.deny_list]\nCN_WECHAT_ID = ["vip_zhang"]\n',
-                   encoding="utf-8")
+    cfg.write_text(
+        '[detectors]\nmin_score = 0.5\ndisabled = ["CN_QQ"]\n[detectors.thresholds]\nCN_MOBILE = 0.99\n'
+        '[detectors.allow_list]\nvalues = ["11010519491231002X"]\n[detectors.deny_list]\nCN_WECHAT_ID = ["vip_zhang"]\n',
+        encoding="utf-8",
+    )
     sc = Scanner(DetectorConfig.load(cfg), hmac_key=TEST_KEY)
     text = "手机13812345678 QQ:123456789 身份证11010519491231002X 联系vip_zhang"
     assert [f.entity_type for f in sc.scan(text)] == ["CN_WECHAT_ID"]

@@ -20,7 +20,10 @@ from detectors.ner import DEFAULT_MODEL
 
 SLICE = Path(__file__).resolve().parents[1] / "data" / "ner_dev_slice.jsonl"
 
-pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL / "meta.json").exists(), reason="no shipped NER model")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (DEFAULT_MODEL / "meta.json").exists(), reason="no shipped NER model"),
+]
 
 
 def ents(docs) -> list[list[tuple[int, int, str, str]]]:

@@ -22,6 +22,9 @@ THRESHOLDS = {("msra", "PERSON"): 0.85, ("cluener", "PERSON"): 0.68, ("address",
 MIN_ADDRESS_COVERAGE = 0.93
 
 
+pytestmark = pytest.mark.slow
+
+
 def f1(pred: set, gold: set) -> float:
     tp = len(pred & gold)
     p = tp / len(pred) if pred else 0.0

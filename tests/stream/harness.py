@@ -9,8 +9,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 from kafka import KafkaConsumer, KafkaProducer
@@ -25,8 +26,9 @@ TOPICS = Topics()
 class WorkerProc:
     """A ``piplwatch worker`` subprocess."""
 
-    def __init__(self, bootstrap: str, workdir: Path, key_file: Path, *, web_port: int | None = None,
-                 extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, bootstrap: str, workdir: Path, key_file: Path, *, web_port: int | None = None, extra: tuple[str, ...] = ()
+    ) -> None:
         self.bootstrap = bootstrap
         self.workdir = workdir
         self.key_file = key_file
@@ -35,12 +37,27 @@ class WorkerProc:
         self.log = workdir / f"worker-{self.web_port}.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60.0) -> "WorkerProc":
+    def start(self, timeout: float = 60.0) -> WorkerProc:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        cmd = [sys.executable, "-m", "stream", "worker", "--broker", f"kafka://{self.bootstrap}",
-               "--hmac-key-file", str(self.key_file), "--web-port", str(self.web_port),
-               "--state-dir", str(self.workdir / f"state-{self.web_port}"), "--partitions", "2", "--no-ner",
-               "--print-alerts", *self.extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "stream",
+            "worker",
+            "--broker",
+            f"kafka://{self.bootstrap}",
+            "--hmac-key-file",
+            str(self.key_file),
+            "--web-port",
+            str(self.web_port),
+            "--state-dir",
+            str(self.workdir / f"state-{self.web_port}"),
+            "--partitions",
+            "2",
+            "--no-ner",
+            "--print-alerts",
+            *self.extra,
+        ]
         self._fh = open(self.log, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -85,8 +102,15 @@ def send_json(p: KafkaProducer, topic: str, key: str, obj: Any) -> None:
 
 def read_topic(bootstrap: str, topic: str, *, until: Callable[[list], bool], timeout: float = 60.0) -> list:
     """Read a topic from the beginning until ``until(records)`` holds or the timeout passes."""
-    c = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-                      group_id=None, fetch_max_bytes=64 << 20, max_partition_fetch_bytes=64 << 20)
+    c = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_bytes=64 << 20,
+        max_partition_fetch_bytes=64 << 20,
+    )
     out: list = []
     deadline = time.monotonic() + timeout
     idle = 0
@@ -105,13 +129,24 @@ def read_topic(bootstrap: str, topic: str, *, until: Callable[[list], bool], tim
     return out
 
 
-def transfer(tid: str, payload: Any, *, rid: str = "r1", country: str = "CN", purpose: str = "marketing", **kw: Any) -> dict:
+def transfer(
+    tid: str, payload: Any, *, rid: str = "r1", country: str = "CN", purpose: str = "marketing", **kw: Any
+) -> dict:
     import datetime as dt
 
-    rec = {"schema": "piplwatch.transfer/v1", "transfer_id": tid,
-           "occurred_at": dt.datetime.now(dt.timezone.utc).isoformat(), "platform": "test", "source_system": "e2e",
-           "flow": "push", "channel": "api", "recipient": {"id": rid, "name": rid, "country": country},
-           "purpose": purpose, "payload": payload, "record_count": len(payload) if isinstance(payload, list) else 1}
+    rec = {
+        "schema": "piplwatch.transfer/v1",
+        "transfer_id": tid,
+        "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
+        "platform": "test",
+        "source_system": "e2e",
+        "flow": "push",
+        "channel": "api",
+        "recipient": {"id": rid, "name": rid, "country": country},
+        "purpose": purpose,
+        "payload": payload,
+        "record_count": len(payload) if isinstance(payload, list) else 1,
+    }
     rec.update(kw)
     return rec
 

@@ -19,19 +19,24 @@ import pytest
 from stream.dev.broker import free_port
 from tests.stream.harness import TOPICS, raw_identifier_leaks, read_topic
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stream", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "stream", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 def test_cli_consents_import_validates_then_produces(broker, tmp_path) -> None:
     f = tmp_path / "consents.csv"
-    f.write_text("mobile,recipient_id,purposes,categories,kind,granted_at\n"
-                 "+86 138-0000-1111,r1,marketing;crm,basic_profile;contact,separate,2026-01-01T00:00:00+08:00\n"
-                 "13900002222,r1,marketing,contact,sometimes,2026-01-01T00:00:00+08:00\n", encoding="utf-8")
+    f.write_text(
+        "mobile,recipient_id,purposes,categories,kind,granted_at\n"
+        "+86 138-0000-1111,r1,marketing;crm,basic_profile;contact,separate,2026-01-01T00:00:00+08:00\n"
+        "13900002222,r1,marketing,contact,sometimes,2026-01-01T00:00:00+08:00\n",
+        encoding="utf-8",
+    )
     r = cli("consents", "import", str(f), "--broker", broker.url)
     assert r.returncode == 2 and "imported 1 records, rejected 1" in r.stdout
     assert f"{f}:3: " in r.stderr and "kind must be one of" in r.stderr and "Traceback" not in r.stderr
@@ -39,15 +44,29 @@ def test_cli_consents_import_validates_then_produces(broker, tmp_path) -> None:
     rec = orjson.loads(got[0].value)
     assert rec["subject"] == {"mobile": "+86 138-0000-1111"} and rec["purposes"] == ["marketing", "crm"]
     j = tmp_path / "agreements.jsonl"
-    j.write_text(json.dumps({"schema": "piplwatch.agreement/v1", "recipient_id": "r1", "role": "independent_handler",
-                             "allowed_categories": ["contact"], "allowed_purposes": ["marketing"],
-                             "valid_from": "2026-01-01T00:00:00+08:00", "country": "CN"}) + "\n{oops\n")
+    j.write_text(
+        json.dumps(
+            {
+                "schema": "piplwatch.agreement/v1",
+                "recipient_id": "r1",
+                "role": "independent_handler",
+                "allowed_categories": ["contact"],
+                "allowed_purposes": ["marketing"],
+                "valid_from": "2026-01-01T00:00:00+08:00",
+                "country": "CN",
+            }
+        )
+        + "\n{oops\n"
+    )
     r = cli("consents", "import", str(j), "--broker", broker.url)
     assert r.returncode == 2 and "imported 1 records, rejected 1" in r.stdout and f"{j}:2: malformed JSON" in r.stderr
     a = tmp_path / "agreements.csv"
-    a.write_text("recipient_id,role,allowed_categories,allowed_purposes,valid_from,country,max_subjects_per_day\n"
-                 "r2,independent_handler,contact,marketing,2026-01-01T00:00:00+08:00,CN,lots\n"
-                 "r3,independent_handler,contact,marketing,2026-01-01T00:00:00+08:00,CN,500\n", encoding="utf-8")
+    a.write_text(
+        "recipient_id,role,allowed_categories,allowed_purposes,valid_from,country,max_subjects_per_day\n"
+        "r2,independent_handler,contact,marketing,2026-01-01T00:00:00+08:00,CN,lots\n"
+        "r3,independent_handler,contact,marketing,2026-01-01T00:00:00+08:00,CN,500\n",
+        encoding="utf-8",
+    )
     r = cli("consents", "import", str(a), "--broker", broker.url)
     assert r.returncode == 2 and "imported 1 records, rejected 1" in r.stdout and "Traceback" not in r.stderr
     assert r.stderr.strip() == f"piplwatch consents import: {a}:2: max_subjects_per_day must be a whole number"
@@ -66,8 +85,24 @@ def test_cli_worker_refuses_to_start_without_an_hmac_key() -> None:
 
 def test_cli_demo_runs_alerts_and_stops_cleanly_leaving_no_raw_identifiers(tmp_path, scanner) -> None:
     web = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "stream", "demo", "--web-port", str(web), "--dir", str(tmp_path / "demo"),
-                             "--rate", "20", "--no-ner"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stream",
+            "demo",
+            "--web-port",
+            str(web),
+            "--dir",
+            str(tmp_path / "demo"),
+            "--rate",
+            "20",
+            "--no-ner",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     out_lines: list[str] = []
     metrics = summary = ""
     outputs: list[bytes] = []
@@ -105,8 +140,12 @@ def test_cli_demo_runs_alerts_and_stops_cleanly_leaving_no_raw_identifiers(tmp_p
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and str(key) in "\n".join(out_lines)
     assert any(line.startswith("ALERT") and "TA-" in line for line in out_lines)
     # privacy audit: demo output, metrics page, dashboard data, verdicts/alerts/DLQ, local state files
-    texts = {"stdout": "\n".join(out_lines), "metrics": metrics, "summary": summary,
-             "outputs": "\n".join(v.decode(errors="ignore") for v in outputs)}
+    texts = {
+        "stdout": "\n".join(out_lines),
+        "metrics": metrics,
+        "summary": summary,
+        "outputs": "\n".join(v.decode(errors="ignore") for v in outputs),
+    }
     state_files = set()
     for f in (tmp_path / "demo").rglob("*"):
         if f.is_file() and f.name != "hmac.key":
@@ -123,9 +162,27 @@ def test_cli_demo_runs_alerts_and_stops_cleanly_leaving_no_raw_identifiers(tmp_p
 
 def test_cli_demo_with_duration_stops_by_itself_and_leaves_no_broker(tmp_path) -> None:
     t = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "stream", "demo", "--web-port", str(free_port()), "--dir",
-                        str(tmp_path / "demo"), "--rate", "20", "--no-ner", "--duration", "8"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stream",
+            "demo",
+            "--web-port",
+            str(free_port()),
+            "--dir",
+            str(tmp_path / "demo"),
+            "--rate",
+            "20",
+            "--no-ner",
+            "--duration",
+            "8",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     took = time.monotonic() - t
     broker_url = re.search(r"broker\s+kafka://(127\.0\.0\.1:\d+)", r.stdout)[1]
     assert r.returncode == 0 and r.stdout.rstrip().endswith("piplwatch demo stopped"), r.stdout[-2000:] + r.stderr

@@ -9,12 +9,12 @@ import orjson
 import pytest
 
 from stream.app import BATCH_MAX
-from stream.settings import Settings
 from stream.dev.simulator import Simulator
+from stream.settings import Settings
 from stream.topics import ensure_topics
 from tests.stream.harness import TOPICS, WorkerProc, producer, read_topic
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
 N = 4000
 
 
@@ -41,8 +41,9 @@ def test_crash_sigkill_then_restart_every_transfer_judged_once(broker, key_file,
     before = len(read_topic(broker.bootstrap, TOPICS.verdicts, until=lambda ms: False, timeout=2))
     assert before < N, "the worker finished before it was killed: nothing was tested"
     restarted = WorkerProc(broker.bootstrap, tmp_path, key_file, web_port=worker.web_port).start()
-    verdicts = read_topic(broker.bootstrap, TOPICS.verdicts, until=lambda ms: set(ids) <= {m.key.decode() for m in ms},
-                          timeout=120)
+    verdicts = read_topic(
+        broker.bootstrap, TOPICS.verdicts, until=lambda ms: set(ids) <= {m.key.decode() for m in ms}, timeout=120
+    )
     time.sleep(1.0)
     alerts = read_topic(broker.bootstrap, TOPICS.alerts, until=lambda ms: False, timeout=3)
     metrics = restarted.metrics()
@@ -54,8 +55,13 @@ def test_crash_sigkill_then_restart_every_transfer_judged_once(broker, key_file,
         a = orjson.loads(m.value)
         by_id[a["alert_id"]].append((a["unmapped"]["transfer_id"], a["compliance"]["control"], a["severity"]))
     final = {orjson.loads(m.value)["transfer_id"]: orjson.loads(m.value) for m in verdicts}
-    expected = {f"{tid}:{r}" for tid, v in final.items() if v["verdict"] == "violation" for r in v["rules"]
-                if r not in ("TA-15b", "TA-21")}
+    expected = {
+        f"{tid}:{r}"
+        for tid, v in final.items()
+        if v["verdict"] == "violation"
+        for r in v["rules"]
+        if r not in ("TA-15b", "TA-21")
+    }
     assert set(by_id) == expected
     duplicated = {k: v for k, v in by_id.items() if len(v) > 1}
     # at-least-once: a copy can only come from the one batch in flight at the kill (its outputs may have reached the
@@ -63,7 +69,14 @@ def test_crash_sigkill_then_restart_every_transfer_judged_once(broker, key_file,
     assert all(len(set(v)) == 1 and len(v) == 2 for v in duplicated.values())
     copied = {tid for tid, _, _ in (v[0] for v in duplicated.values())}
     assert len(copied) <= BATCH_MAX, len(copied)
-    skipped = float(next(line.split()[-1] for line in metrics.splitlines()
-                         if line.startswith('piplwatch_messages_processed_total{outcome="redelivered"}')))
-    print(f"before kill: {before} verdicts; redelivered and skipped: {skipped:.0f}; alert ids with copies: {len(duplicated)} "
-          f"(of {len(copied)} transfers)")
+    skipped = float(
+        next(
+            line.split()[-1]
+            for line in metrics.splitlines()
+            if line.startswith('piplwatch_messages_processed_total{outcome="redelivered"}')
+        )
+    )
+    print(
+        f"before kill: {before} verdicts; redelivered and skipped: {skipped:.0f}; alert ids with copies: {len(duplicated)} "
+        f"(of {len(copied)} transfers)"
+    )

@@ -19,8 +19,10 @@ def test_batched_outputs_are_all_acknowledged_keyed_and_on_the_default_partition
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
     admin.create_topics([NewTopic("out.a", 4, 1), NewTopic("out.b", 3, 1)])
     admin.close()
-    sent = {("out.a" if i % 3 else "out.b", f"transfer-{i}".encode()): f"value-{i}".encode() * (1 + i % 50)
-            for i in range(3000)}
+    sent = {
+        ("out.a" if i % 3 else "out.b", f"transfer-{i}".encode()): f"value-{i}".encode() * (1 + i % 50)
+        for i in range(3000)
+    }
     for i in range(6):  # large outputs fill record batches early: the producer must roll over to new ones
         sent[("out.a", f"big-{i}".encode())] = bytes([65 + i]) * (600 << 10)
 
@@ -37,7 +39,7 @@ def test_batched_outputs_are_all_acknowledged_keyed_and_on_the_default_partition
     asyncio.run(publish())
     for topic, n in (("out.a", 4), ("out.b", 3)):
         want = {k: v for (t, k), v in sent.items() if t == topic}
-        got = read_topic(broker.bootstrap, topic, until=lambda ms: len(ms) >= len(want), timeout=30)
+        got = read_topic(broker.bootstrap, topic, until=lambda ms, want=want: len(ms) >= len(want), timeout=30)
         assert {m.key: m.value for m in got} == want
         for m in got:
             assert m.partition == (murmur2(m.key) & 0x7FFFFFFF) % n  # kafka-python's (and Java's) keyed choice
@@ -58,8 +60,11 @@ def test_outputs_survive_a_broker_outage_and_are_sent_again_after_it() -> None:
     msgs = {f"t-{i}".encode(): f"verdict-{i}".encode() for i in range(50)}
 
     async def run() -> tuple[str, int]:
-        out = OutputProducer(first.bootstrap, max_request_size=1 << 20,
-                             client_kwargs={"request_timeout_ms": 1500, "retry_backoff_ms": 100})
+        out = OutputProducer(
+            first.bootstrap,
+            max_request_size=1 << 20,
+            client_kwargs={"request_timeout_ms": 1500, "retry_backoff_ms": 100},
+        )
         await out.start()
         try:
             first.stop()
@@ -97,7 +102,8 @@ def test_word_wise_murmur2_equals_kafka_python_and_aiokafka_on_every_length() ->
 
     from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
-    from stream.outputs import murmur2 as fast, partition_for
+    from stream.outputs import murmur2 as fast
+    from stream.outputs import partition_for
 
     rnd = random.Random(9)
     for n in list(range(0, 80)) + [255, 256, 1023]:

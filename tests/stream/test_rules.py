@@ -37,7 +37,9 @@ def test_rules_consent_by_mobile_matches_any_format(judge_env) -> None:
     assert judge_env.transfer([{"phone": "138 0000 1111"}]).verdict["verdict"] == "allow"
 
 
-@pytest.mark.parametrize("payload", [[{"手机": "138****1111", "姓名": "张*"}], [{"sku": "A1", "price": 3}], "今天天气不错"])
+@pytest.mark.parametrize(
+    "payload", [[{"手机": "138****1111", "姓名": "张*"}], [{"sku": "A1", "price": 3}], "今天天气不错"]
+)
 def test_rules_masked_only_or_no_pi_is_allowed(judge_env, payload) -> None:
     out = judge_env.transfer(payload, rid="nobody")  # even to an unknown recipient
     assert out.verdict["verdict"] == "allow"
@@ -59,7 +61,7 @@ def test_rules_ta02_subject_without_consent(judge_env) -> None:
 def test_rules_ta02_from_subjects_list(judge_env) -> None:
     judge_env.agreement()
     out = judge_env.transfer([{"姓名": "张*"}], subjects=["u7", "u8"])
-    assert out.verdict["rules"] == [] or "TA-02" not in out.verdict["rules"]  # masked payload: no raw PI
+    assert out.verdict["rules"] == [] and out.verdict["verdict"] == "allow"  # masked payload: no raw PI
     out = judge_env.transfer([profile("u7")], subjects=["u7", "u8"])
     assert "TA-02" in out.verdict["rules"] and out.verdict["subjects"]["total"] == 2
 
@@ -92,8 +94,9 @@ def test_rules_consent_granted_again_after_a_withdrawal_under_another_identifier
     assert judge_env.transfer([profile()]).verdict["rules"] == []
 
 
-@pytest.mark.parametrize("kw", [{"purposes": ["analytics"]}, {"cats": ["basic_profile"]},
-                                {"expires_at": "2000-01-01T00:00:00+00:00"}])
+@pytest.mark.parametrize(
+    "kw", [{"purposes": ["analytics"]}, {"cats": ["basic_profile"]}, {"expires_at": "2000-01-01T00:00:00+00:00"}]
+)
 def test_rules_ta05_consent_not_covering(judge_env, kw) -> None:
     judge_env.agreement()
     judge_env.consent({"user_id": "u1"}, **kw)
@@ -106,18 +109,23 @@ def test_rules_ta06_agreement_not_yet_valid(judge_env) -> None:
     assert judge_env.transfer([profile()]).verdict["rules"] == ["TA-06"]
 
 
-@pytest.mark.parametrize("kw", [{"terminated_at": "2020-01-01T00:00:00+08:00"}, {"valid_to": "2021-01-01T00:00:00+08:00"}])
+@pytest.mark.parametrize(
+    "kw", [{"terminated_at": "2020-01-01T00:00:00+08:00"}, {"valid_to": "2021-01-01T00:00:00+08:00"}]
+)
 def test_rules_ta07_terminated_or_expired(judge_env, kw) -> None:
     judge_env.agreement(**kw)
     judge_env.consent({"user_id": "u1"})
     assert judge_env.transfer([profile()]).verdict["rules"] == ["TA-07"]
 
 
-@pytest.mark.parametrize("kw,payload", [
-    ({"cats": ("basic_profile",)}, [profile()]),                                   # contact beyond basic profile
-    ({"allowed_fields": ["user_id", "姓名"]}, [profile()]),                          # field not allowed
-    ({"purposes": ("delivery",)}, [profile()]),                                     # purpose not allowed
-])
+@pytest.mark.parametrize(
+    "kw,payload",
+    [
+        ({"cats": ("basic_profile",)}, [profile()]),  # contact beyond basic profile
+        ({"allowed_fields": ["user_id", "姓名"]}, [profile()]),  # field not allowed
+        ({"purposes": ("delivery",)}, [profile()]),  # purpose not allowed
+    ],
+)
 def test_rules_ta08_scope_excess(judge_env, kw, payload) -> None:
     judge_env.agreement(**kw)
     judge_env.consent({"user_id": "u1"})
@@ -224,15 +232,33 @@ def test_rules_engine_rejects_unknown_fact_and_bad_file(tmp_path) -> None:
     with pytest.raises(RuleError, match="unknown fact"):
         eng.evaluate({})
     bad = tmp_path / "r.yaml"
-    bad.write_text("rules:\n  - {id: X, title: {en: a, zh: b}, explain: {en: a, zh: b}, when: pi, verdict: maybe, severity: high}\n")
+    bad.write_text(
+        "rules:\n  - {id: X, title: {en: a, zh: b}, explain: {en: a, zh: b}, when: pi, verdict: maybe, severity: high}\n"
+    )
     with pytest.raises(RuleError):
         load_rules(bad)
 
 
 def test_rules_table_covers_required_ids() -> None:
     ids = {r.id for r in load_rules()}
-    assert {"TA-01", "TA-02", "TA-03", "TA-04", "TA-05", "TA-06", "TA-07", "TA-08", "TA-11", "TA-13", "TA-15", "TA-16",
-            "TA-19", "TA-20", "TA-24", "TA-26"} <= ids
+    assert {
+        "TA-01",
+        "TA-02",
+        "TA-03",
+        "TA-04",
+        "TA-05",
+        "TA-06",
+        "TA-07",
+        "TA-08",
+        "TA-11",
+        "TA-13",
+        "TA-15",
+        "TA-16",
+        "TA-19",
+        "TA-20",
+        "TA-24",
+        "TA-26",
+    } <= ids
     assert all(r.title.get("zh") and r.title.get("en") and r.citations for r in load_rules())
 
 
@@ -240,32 +266,60 @@ def test_rules_compile_to_code_without_letting_a_rules_file_inject_any() -> None
     from stream.authz.engine import Rule
 
     hostile = "x'] or __import__('os').system('touch /tmp/pwned') or f['"
-    rule = Rule(id="X-1", title={"en": "t", "zh": "t"}, explain={"en": "e", "zh": "e"}, verdict="violation",
-                severity="high", when={"all": [hostile, {"gte": ["n", 3]}, {"not": {"hit_any": ["TA-01"]}}]})
+    rule = Rule(
+        id="X-1",
+        title={"en": "t", "zh": "t"},
+        explain={"en": "e", "zh": "e"},
+        verdict="violation",
+        severity="high",
+        when={"all": [hostile, {"gte": ["n", 3]}, {"not": {"hit_any": ["TA-01"]}}]},
+    )
     eng = RuleEngine([rule])
     assert eng.evaluate({hostile: True, "n": 3}).verdict == "violation"  # the odd name is only a dict key
     assert eng.evaluate({hostile: True, "n": 2}).verdict == "allow"
     with pytest.raises(RuleError, match="as a bound"):
-        RuleEngine([Rule(id="X-2", title={}, explain={}, verdict="violation", severity="high",
-                         when={"gte": ["n", object()]})])  # bounds must be plain literals
+        RuleEngine(
+            [Rule(id="X-2", title={}, explain={}, verdict="violation", severity="high", when={"gte": ["n", object()]})]
+        )  # bounds must be plain literals
     with pytest.raises(RuleError, match="unknown constant"):
-        RuleEngine([Rule(id="X-3", title={}, explain={}, verdict="violation", severity="high",
-                         when={"gte": ["n", "$nope"]})])
+        RuleEngine(
+            [Rule(id="X-3", title={}, explain={}, verdict="violation", severity="high", when={"gte": ["n", "$nope"]})]
+        )
 
 
 def test_rules_constants_are_the_one_source_of_the_cross_border_tiers(tmp_path) -> None:
     from stream.authz.engine import load_constants
 
     c = load_constants()
-    assert (c["cbdt_pi_standard_contract"], c["cbdt_pi_assessment"], c["cbdt_spi_assessment"]) == (100_000, 1_000_000,
-                                                                                                   10_000)
+    assert (c["cbdt_pi_standard_contract"], c["cbdt_pi_assessment"], c["cbdt_spi_assessment"]) == (
+        100_000,
+        1_000_000,
+        10_000,
+    )
     eng = RuleEngine()
-    facts = dict.fromkeys(eng._facts, False)  # noqa: SLF001 - every fact a rule reads
-    facts.update(raw_pi=True, cross_border=True, cb_individuals_ytd_after=0, cb_spi_individuals_ytd_after=0,
-                 cb_without_separate=0, daily_subjects_after=0, items_total=0, items_track_financial=0,
-                 uncovered_subjects=0, withdrawn_subjects=0, mismatched_subjects=0, general_consent_subjects=0,
-                 spi_without_separate=0, minor_without_guardian=0, subjects_total=0, subjects_uncovered=0,
-                 recipient_registered=True, agreement_active=True, cbdt_mechanism_filed=True, cbdt_assessed=True)
+    facts = dict.fromkeys(eng._facts, False)
+    facts.update(
+        raw_pi=True,
+        cross_border=True,
+        cb_individuals_ytd_after=0,
+        cb_spi_individuals_ytd_after=0,
+        cb_without_separate=0,
+        daily_subjects_after=0,
+        items_total=0,
+        items_track_financial=0,
+        uncovered_subjects=0,
+        withdrawn_subjects=0,
+        mismatched_subjects=0,
+        general_consent_subjects=0,
+        spi_without_separate=0,
+        minor_without_guardian=0,
+        subjects_total=0,
+        subjects_uncovered=0,
+        recipient_registered=True,
+        agreement_active=True,
+        cbdt_mechanism_filed=True,
+        cbdt_assessed=True,
+    )
 
     def rules(pi: int, spi: int = 0) -> list[str]:
         return eng.evaluate({**facts, "cb_individuals_ytd_after": pi, "cb_spi_individuals_ytd_after": spi}).rule_ids
@@ -277,7 +331,10 @@ def test_rules_constants_are_the_one_source_of_the_cross_border_tiers(tmp_path) 
     moved = tmp_path / "rules.yaml"
     from stream.authz.engine import RULES_FILE
 
-    moved.write_text(RULES_FILE.read_text(encoding="utf-8").replace("cbdt_pi_standard_contract: 100000",
-                                                                    "cbdt_pi_standard_contract: 50000"))
+    moved.write_text(
+        RULES_FILE.read_text(encoding="utf-8").replace(
+            "cbdt_pi_standard_contract: 100000", "cbdt_pi_standard_contract: 50000"
+        )
+    )
     eng = RuleEngine(load_rules(moved), load_constants(moved))
     assert "TA-21" in rules(40_000) and "TA-21" not in rules(50_000)

@@ -11,14 +11,18 @@ import pytest
 
 
 def scan(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stream", "scan", "--no-ner", *args], input=stdin,
-                          capture_output=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "stream", "scan", "--no-ner", *args], input=stdin, capture_output=True, timeout=60
+    )
 
 
 def test_scan_cli_jsonl_one_line_per_input_in_order_with_offsets(tmp_path: Path) -> None:
     f = tmp_path / "in.jsonl"
-    f.write_text('{"id": "a", "text": "手机13812345678"}\n{"id": "b", "text": "没有个人信息"}\n'
-                 '{"id": 7, "payload": {"user": {"sfzh": "11010519491231002X"}}}\n', encoding="utf-8")
+    f.write_text(
+        '{"id": "a", "text": "手机13812345678"}\n{"id": "b", "text": "没有个人信息"}\n'
+        '{"id": 7, "payload": {"user": {"sfzh": "11010519491231002X"}}}\n',
+        encoding="utf-8",
+    )
     r = scan(str(f))
     assert r.returncode == 1 and r.stderr == b""
     lines = [json.loads(x) for x in r.stdout.decode().splitlines()]
@@ -42,14 +46,19 @@ def test_scan_cli_malformed_line_is_reported_and_the_rest_still_scanned(tmp_path
     r = scan(str(f))
     assert r.returncode == 2
     err = r.stderr.decode().strip().splitlines()
-    assert err == [f"piplwatch scan: {f}:2: malformed JSON (Expecting property name enclosed in double quotes at column 2)"]
+    assert err == [
+        f"piplwatch scan: {f}:2: malformed JSON (Expecting property name enclosed in double quotes at column 2)"
+    ]
     assert [json.loads(x)["id"] for x in r.stdout.decode().splitlines()] == [1, 3]
 
 
-@pytest.mark.parametrize("content,message", [
-    (None, "no such file"),
-    (b"\xff\xfe\x00bad", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (None, "no such file"),
+        (b"\xff\xfe\x00bad", "not UTF-8"),
+    ],
+)
 def test_scan_cli_bad_file_gives_one_clear_line(tmp_path: Path, content, message) -> None:
     f = tmp_path / "x.txt"
     if content is not None:
@@ -60,12 +69,15 @@ def test_scan_cli_bad_file_gives_one_clear_line(tmp_path: Path, content, message
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr.decode()
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--min-score", "2"], "must be between 0 and 1"),
-    (["--entities", "NOT_AN_ENTITY"], "unknown entity"),
-    (["--format", "xml"], "invalid choice"),
-    (["--config", "/nonexistent.toml"], "No such file"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--min-score", "2"], "must be between 0 and 1"),
+        (["--entities", "NOT_AN_ENTITY"], "unknown entity"),
+        (["--format", "xml"], "invalid choice"),
+        (["--config", "/nonexistent.toml"], "No such file"),
+    ],
+)
 def test_scan_cli_bad_flag_gives_one_clear_line(args, message) -> None:
     r = scan(*args, "-", stdin=b"")
     err = r.stderr.decode()
@@ -74,7 +86,9 @@ def test_scan_cli_bad_flag_gives_one_clear_line(args, message) -> None:
 
 def test_scan_cli_csv_and_table_and_filters(tmp_path: Path) -> None:
     f = tmp_path / "people.csv"
-    f.write_text("id,姓名,手机,身份证号\n1,王小明,13812345678,11010519491231002X\n2,李四,13900002222,\n", encoding="utf-8")
+    f.write_text(
+        "id,姓名,手机,身份证号\n1,王小明,13812345678,11010519491231002X\n2,李四,13900002222,\n", encoding="utf-8"
+    )
     r = scan("--format", "table", "--entities", "CN_MOBILE", str(f))
     out = r.stdout.decode()
     assert r.returncode == 1 and out.count("CN_MOBILE") == 2 and "CN_RESIDENT_ID" not in out

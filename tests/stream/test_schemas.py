@@ -36,8 +36,7 @@ def test_schemas_simulator_inputs_are_valid(sim) -> None:
 
 
 def test_schemas_judge_outputs_are_valid(sim, judge_env) -> None:
-    from stream.judge import counter_record
-    from stream.judge import DeadLettered
+    from stream.judge import DeadLettered, counter_record
     from stream.state.materialize import apply_record
 
     ags, cons = sim.setup()
@@ -48,7 +47,9 @@ def test_schemas_judge_outputs_are_valid(sim, judge_env) -> None:
     kinds = {"verdict": 0, "alert": 0, "dlq": 0, "counter": 0}
     for i in range(300):
         _, value = sim.next_message(unauthorized_share=0.4, bad_share=0.05)
-        out = judge_env.judge.judge(value, key=b"k", source={"topic": "piplwatch.transfers", "partition": 0, "offset": i})
+        out = judge_env.judge.judge(
+            value, key=b"k", source={"topic": "piplwatch.transfers", "partition": 0, "offset": i}
+        )
         if isinstance(out, DeadLettered):
             validator("dlq").validate(out.record)
             kinds["dlq"] += 1
@@ -62,7 +63,6 @@ def test_schemas_judge_outputs_are_valid(sim, judge_env) -> None:
             validator("counter").validate(counter_record(name, members, {source: extra} if source else {}, "w1"))
             kinds["counter"] += 1
     assert all(kinds.values()), kinds
-
 
 
 def test_schemas_reject_what_the_worker_rejects() -> None:

@@ -12,14 +12,23 @@ from stream.settings import Settings
 from stream.topics import ensure_topics
 from tests.stream.harness import TOPICS, WorkerProc, producer, read_topic, send_json, transfer
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 
 def _agreement(rid: str, country: str) -> dict:
-    return {"schema": "piplwatch.agreement/v1", "recipient_id": rid, "role": "independent_handler",
-            "allowed_categories": ["basic_profile", "contact"], "allowed_purposes": ["marketing"],
-            "valid_from": "2020-01-01T00:00:00+00:00", "valid_to": None, "terminated_at": None, "country": country,
-            "cross_border_mechanism": "none", "max_subjects_per_day": None}
+    return {
+        "schema": "piplwatch.agreement/v1",
+        "recipient_id": rid,
+        "role": "independent_handler",
+        "allowed_categories": ["basic_profile", "contact"],
+        "allowed_purposes": ["marketing"],
+        "valid_from": "2020-01-01T00:00:00+00:00",
+        "valid_to": None,
+        "terminated_at": None,
+        "country": country,
+        "cross_border_mechanism": "none",
+        "max_subjects_per_day": None,
+    }
 
 
 def _judged(worker: WorkerProc) -> float:
@@ -32,8 +41,9 @@ def _verdict(bootstrap: str, tid: str) -> dict:
     return next(orjson.loads(m.value) for m in ms if m.key == tid.encode())
 
 
-def test_two_workers_share_cross_border_ytd_counts_so_the_tier_fires_on_the_deployment_total(broker, key_file,
-                                                                                              tmp_path) -> None:
+def test_two_workers_share_cross_border_ytd_counts_so_the_tier_fires_on_the_deployment_total(
+    broker, key_file, tmp_path
+) -> None:
     ensure_topics(Settings(broker=broker.url, partitions=2))
     prod = producer(broker.bootstrap)
     send_json(prod, TOPICS.agreements, "r-sg", _agreement("r-sg", "SG"))
@@ -43,8 +53,12 @@ def test_two_workers_share_cross_border_ytd_counts_so_the_tier_fires_on_the_depl
         # both workers own a partition: a transfer without personal information to each, until both judged one
         for i in range(200):
             for p in (0, 1):
-                prod.send(TOPICS.transfers, key=f"warm-{i}-{p}".encode(), partition=p,
-                          value=orjson.dumps(transfer(f"warm-{i}-{p}", {"note": "no personal information"})))
+                prod.send(
+                    TOPICS.transfers,
+                    key=f"warm-{i}-{p}".encode(),
+                    partition=p,
+                    value=orjson.dumps(transfer(f"warm-{i}-{p}", {"note": "no personal information"})),
+                )
             prod.flush()
             _verdict(broker.bootstrap, f"warm-{i}-1")
             if all(_judged(w) > 0 for w in workers):
@@ -64,8 +78,10 @@ def test_two_workers_share_cross_border_ytd_counts_so_the_tier_fires_on_the_depl
         assert "TA-19" not in rules[0] and "TA-19" not in rules[1] and "TA-19" not in rules[2]
         assert "TA-21" in rules[2], rules  # 90,000: approaching the tier
         assert "TA-19" in rules[3], rules  # 120,000 across both workers
-        ytd = [float(re.search(r'^piplwatch_cbdt_individuals_ytd\{sensitivity="pi"\} (\S+)', w.metrics(), re.M)[1])
-               for w in workers]
+        ytd = [
+            float(re.search(r'^piplwatch_cbdt_individuals_ytd\{sensitivity="pi"\} (\S+)', w.metrics(), re.M)[1])
+            for w in workers
+        ]
         assert max(ytd) == 120_000, ytd
     finally:
         for w in workers:

@@ -9,7 +9,7 @@ import pytest
 
 
 def found(scanner, text):
-    return [(f.entity_type, text[f.start:f.end], f.score) for f in scanner.scan(text)]
+    return [(f.entity_type, text[f.start : f.end], f.score) for f in scanner.scan(text)]
 
 
 # fmt: off
@@ -116,8 +116,10 @@ def test_patterns_ignore_hard_negatives(scanner, text) -> None:
 def test_patterns_offsets_point_into_original_text_with_fullwidth(scanner) -> None:
     text = "客户：王五，手机１３８１２３４５６７８，身份证号１１０１０５１９４９１２３１００２Ｘ。"
     fs = scanner.scan(text)
-    assert [(f.entity_type, text[f.start:f.end]) for f in fs] == [
-        ("CN_MOBILE", "１３８１２３４５６７８"), ("CN_RESIDENT_ID", "１１０１０５１９４９１２３１００２Ｘ")]
+    assert [(f.entity_type, text[f.start : f.end]) for f in fs] == [
+        ("CN_MOBILE", "１３８１２３４５６７８"),
+        ("CN_RESIDENT_ID", "１１０１０５１９４９１２３１００２Ｘ"),
+    ]
 
 
 def test_patterns_resident_id_beats_card_reading_of_same_digits(scanner) -> None:
