@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,47 @@ def redact_text(scanner: Any, text: str, *, min_score: float = 0.3) -> str:
         last = f.end
     out.append(text[last:])
     return "".join(out)
+
+
+# -- text for people and keys for machines, from untrusted input -----------------------------------------------
+#: C0/C1 controls, line and paragraph separators, and the bidirectional formatting characters (U+202A-202E, U+2066-
+#: 2069, U+200E/200F, U+061C): a value holding them can forge or reorder log and alert lines
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+#: runs of identifier characters; a run holding 4+ digits is masked whole in excerpts
+_ID_RUN = re.compile(r"[0-9A-Za-z\ufffd*#+\-_.@]+")
+_DIGIT = re.compile(r"[0-9]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control, separator and bidi-formatting character written as ``\\uXXXX``: safe to put on
+    one line of a log, a terminal or an alert."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def mask_excerpt(scanner: Any, text: str, limit: int) -> str:
+    """A human-readable excerpt of untrusted text that holds no personal value: JSON ``\\uXXXX`` escapes decoded and
+    full-width forms folded first (so an escaped or full-width ID is seen), every finding replaced by its masked
+    preview, then every run of identifier characters that still holds 4 or more digits (an ID cut short, split by
+    an invalid byte, or not recognised) masked whole, and every e-mail-like run masked; only then cut to ``limit``
+    characters, so a cut never leaves a recoverable prefix; controls escaped last."""
+    from detectors.normalize import fold
+
+    text = fold(_JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text))
+    text = redact_text(scanner, text)
+    text = _ID_RUN.sub(
+        lambda m: MASK * len(m.group()) if "@" in m.group() or len(_DIGIT.findall(m.group())) >= 4 else m.group(),
+        text,
+    )
+    return printable(text[:limit])
+
+
+def safe_ref(scanner: Any, value: str) -> str:
+    """An identifier from the input (transfer id, recipient id, Kafka key) as outputs and state may hold it: the
+    value itself when it holds no personal information and no control characters, else its masked form plus a keyed
+    HMAC prefix (``t-110***********21#3f2a9c1b7d04``): stable across workers that share the key, unique, and
+    never the raw value."""
+    if not _UNPRINTABLE.search(value) and not scanner.scan(value, min_score=0.3, ner=False):
+        return value
+    masked = mask_excerpt(scanner, value, 64)
+    return f"{masked}#{scanner.hmac_of('ref', value)[:12]}"

@@ -9,26 +9,42 @@ from __future__ import annotations
 
 from typing import Any
 
-MAX_DEPTH = 64
+#: Paths are written out in full down to this depth; deeper leaves are still scanned (iteratively, at any depth),
+#: with the path kept to the ancestor at this depth, "…" and the leaf's own key (bounded, so a deeply nested payload
+#: cannot make the scanned text grow with the square of its depth).
+MAX_PATH_DEPTH = 64
+#: a key longer than this is cut in paths (the leaf's value is still scanned whole)
+MAX_KEY_CHARS = 128
+ELLIPSIS = "\u2026"
 
 
 def leaves(obj: Any, path: str = "", depth: int = 0) -> list[tuple[str, str]]:
-    """``(field_path, text)`` for every string and number leaf, built by one recursive function (no generator
-    chain per nesting level)."""
+    """``(field_path, text)`` for every string and number leaf, in document order, at any depth.
+
+    One recursive function down to ``MAX_PATH_DEPTH`` (the common case: no generator chain per level), an explicit
+    stack below it (no recursion limit).
+    """
     out: list[tuple[str, str]] = []
     add = out.append
 
     def walk(o: Any, p: str, d: int) -> None:
-        if d > MAX_DEPTH:
-            return
         t = type(o)
         if t is str:
             if o:
                 add((p, o))
         elif t is dict or isinstance(o, dict):
+            if d >= MAX_PATH_DEPTH:
+                _deep(o, p, add)
+                return
             for k, v in o.items():
-                walk(v, f"{p}.{k}" if p else str(k), d + 1)
+                k = str(k)
+                if len(k) > MAX_KEY_CHARS:
+                    k = k[:MAX_KEY_CHARS] + ELLIPSIS
+                walk(v, f"{p}.{k}" if p else k, d + 1)
         elif t is list or isinstance(o, (list, tuple)):
+            if d >= MAX_PATH_DEPTH:
+                _deep(o, p, add)
+                return
             for i, v in enumerate(o):
                 walk(v, f"{p}[{i}]", d + 1)
         elif isinstance(o, str):
@@ -39,6 +55,30 @@ def leaves(obj: Any, path: str = "", depth: int = 0) -> list[tuple[str, str]]:
 
     walk(obj, path, depth)
     return out
+
+
+def _deep(obj: Any, anchor: str, add: Any) -> None:
+    """Leaves of a subtree below ``MAX_PATH_DEPTH``, iteratively. A leaf's path is the anchor, "…", the number of
+    its innermost list in document order, its index there and its own key: ``anchor…<3>[7].手机`` (records in
+    different elements stay apart: subjects are grouped per record)."""
+    stack: list[tuple[Any, int, str, str]] = [(obj, 0, "", "")]
+    lists = 0
+    while stack:
+        o, chain, index, key = stack.pop()
+        if isinstance(o, dict):
+            items = []
+            for k, v in o.items():
+                k = str(k)
+                items.append((v, chain, index, "." + (k[:MAX_KEY_CHARS] + ELLIPSIS if len(k) > MAX_KEY_CHARS else k)))
+            stack.extend(reversed(items))
+        elif isinstance(o, (list, tuple)):
+            lists += 1
+            stack.extend((v, lists, f"[{i}]", "") for i, v in reversed(list(enumerate(o))))
+        elif isinstance(o, str):
+            if o:
+                add((f"{anchor}{ELLIPSIS}<{chain}>{index}{key}", o))
+        elif isinstance(o, (int, float)) and not isinstance(o, bool):
+            add((f"{anchor}{ELLIPSIS}<{chain}>{index}{key}", str(o)))
 
 
 def generic_path(path: str) -> str:

@@ -60,6 +60,11 @@ class PiplwatchMetrics:
     cbdt_warning_ratio: Gauge
     model_info: Gauge
     publish_retries: Counter
+    retractions: Counter
+    state_catchup_stalls: Counter
+    kafka_up: Gauge
+    kafka_last_contact: Gauge
+    loop_lag: Histogram
     _recipients: set[str]
     _children: dict = field(default_factory=dict)
 
@@ -154,6 +159,32 @@ class PiplwatchMetrics:
                 registry=registry,
             ),
             model_info=Gauge("piplwatch_model_info", "The NER model in use", ["model", "version"], registry=registry),
+            state_catchup_stalls=Counter(
+                "piplwatch_state_catchup_stalls_total",
+                "Source partitions whose announced records never arrived during a catch-up (the worker went on)",
+                registry=registry,
+            ),
+            kafka_up=Gauge(
+                "piplwatch_kafka_up",
+                "1 while a broker answered within the last 15 s (probe or produce)",
+                registry=registry,
+            ),
+            kafka_last_contact=Gauge(
+                "piplwatch_kafka_last_contact_timestamp_seconds",
+                "When a broker last answered this worker (probe or produce)",
+                registry=registry,
+            ),
+            loop_lag=Histogram(
+                "piplwatch_event_loop_lag_seconds",
+                "How late the worker's event loop woke from a 100 ms sleep (judging runs off the loop)",
+                buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+                registry=registry,
+            ),
+            retractions=Counter(
+                "piplwatch_counter_retractions_total",
+                "Transfers whose unnamed individuals an operator retracted from the counters",
+                registry=registry,
+            ),
             publish_retries=Counter(
                 "piplwatch_output_publish_retries_total",
                 "Output batches the broker did not acknowledge, retried",
@@ -220,6 +251,17 @@ class PiplwatchMetrics:
             if h.rule.verdict == "violation":
                 self.child(self.violations, h.rule.id, h.severity).inc()
                 self.child(self.recipient_violations, recipient, h.rule.id, h.severity).inc()
+
+    def record_retraction(self, state: Any) -> None:
+        """After a retraction: the year-to-date gauges from the store again (they may have gone down)."""
+        import datetime as dt
+
+        from stream.state.keys import ytd_set
+
+        year = dt.datetime.now(dt.UTC).year
+        for s in ("pi", "spi"):
+            self.child(self.cbdt_ytd, s).set(state.set_size(ytd_set(year, s)))
+        self.retractions.inc()
 
     def record_dead_letter(self, reason: str, *, failed: bool = False) -> None:
         """Account one dead-lettered message (``failed``: judging it raised, rather than it being bad input)."""

@@ -31,8 +31,25 @@ CONSENT_KINDS = ("general", "separate", "written", "guardian")
 CONSENT_SUBJECT_KINDS = ("user_id", "mobile", "id_number", "email", "key")
 CBDT_SCENARIOS = ("contract_necessity", "hr", "emergency")
 OCSF_CLASSES = {6001: "export", 6003: "api", 6006: "public_link", 4008: "sftp"}
-#: reasons are metric label values: keep this set closed
-DLQ_REASONS = ("not_utf8", "malformed_json", "not_an_object", "unknown_schema", "invalid_field", "too_large")
+#: reasons are metric label values: keep this set closed. ``too_large``, ``too_deep``, ``record_count_too_large``
+#: and ``output_too_large`` mean a transfer that may carry personal information went unjudged (an alert pages)
+DLQ_REASONS = (
+    "not_utf8",
+    "malformed_json",
+    "not_an_object",
+    "unknown_schema",
+    "invalid_field",
+    "too_large",
+    "too_deep",
+    "record_count_too_large",
+    "output_too_large",
+)
+#: the documented ceiling of ``record_count`` (``PIPLWATCH_MAX_RECORD_COUNT``): beyond it a transfer is dead-lettered,
+#: so one message cannot poison the shared cross-border and daily counters
+MAX_RECORD_COUNT = 10_000_000
+#: ids, names and other short text fields; longer values are refused (they would be copied into every output)
+MAX_FIELD_CHARS = 256
+MAX_SUBJECTS = 1_000_000
 
 
 class BadInput(ValueError):
@@ -54,6 +71,8 @@ def parse_json(raw: bytes, *, max_bytes: int) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc):  # orjson stops at 1024 levels
+            raise BadInput("too_deep", "JSON nested deeper than 1024 levels") from None
         raise BadInput("malformed_json", f"malformed JSON: {str(exc).splitlines()[0][:120]}") from None
 
 
@@ -62,9 +81,14 @@ def parse_time(value: Any, name: str) -> dt.datetime:
     if value is None:
         raise BadInput("invalid_field", f"{name} is required")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+        try:
+            return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise BadInput("invalid_field", f"{name} is not a representable time") from None
     if not isinstance(value, str):
         raise BadInput("invalid_field", f"{name} must be an ISO 8601 string")
+    if len(value) > 64:
+        raise BadInput("invalid_field", f"{name} is not ISO 8601")
     try:
         t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -93,6 +117,8 @@ def _opt_str(obj: dict, name: str, *, choices: tuple[str, ...] | None = None, de
         return None
     if not isinstance(v, str) or not v:
         raise BadInput("invalid_field", f"{name} must be a non-empty string")
+    if len(v) > MAX_FIELD_CHARS:
+        raise BadInput("invalid_field", f"{name} is longer than {MAX_FIELD_CHARS} characters")
     if choices and v not in choices:
         raise BadInput("invalid_field", f"{name} must be one of {', '.join(choices)}")
     return v
@@ -126,34 +152,24 @@ class Transfer:
     record_count: int
     bytes: int | None = None
     cbdt_scenario: str | None = None
+    #: input fields that held personal information (or control characters) and were replaced by safe references
+    redacted: tuple[str, ...] = ()
 
 
-def parse_transfer(obj: Any) -> Transfer:
+def parse_transfer(obj: Any, *, max_record_count: int = MAX_RECORD_COUNT) -> Transfer:
     """Validate a decoded transfer (native or OCSF)."""
     if not isinstance(obj, dict):
         raise BadInput("not_an_object", "a transfer must be a JSON object")
     if "class_uid" in obj and "schema" not in obj:
-        return _from_ocsf(obj)
+        return _from_ocsf(obj, max_record_count)
     schema = obj.get("schema")
     if schema != TRANSFER_SCHEMA:
         raise BadInput("unknown_schema", f"unknown schema {str(schema)[:40]!r} (expected {TRANSFER_SCHEMA})")
     rec = obj.get("recipient")
     if not isinstance(rec, dict):
         raise BadInput("invalid_field", "recipient must be an object with id, name, country")
-    country = _str(rec, "country")
-    if len(country) != 2 or not country.isalpha():
-        raise BadInput("invalid_field", "recipient.country must be ISO 3166 alpha-2")
-    if "payload" not in obj or not isinstance(obj["payload"], (str, dict, list)):
+    if "payload" not in obj:
         raise BadInput("invalid_field", "payload must be a string, object or array")
-    count = obj.get("record_count")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        raise BadInput("invalid_field", "record_count must be a non-negative integer")
-    size = obj.get("bytes")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-        raise BadInput("invalid_field", "bytes must be a non-negative integer")
-    subjects = obj.get("subjects") or []
-    if not isinstance(subjects, list) or not all(isinstance(s, (str, int)) for s in subjects):
-        raise BadInput("invalid_field", "subjects must be a list of user ids")
     return Transfer(
         transfer_id=_str(obj, "transfer_id"),
         occurred_at=parse_time(obj.get("occurred_at"), "occurred_at"),
@@ -163,30 +179,80 @@ def parse_transfer(obj: Any) -> Transfer:
         channel=_str(obj, "channel", choices=CHANNELS),
         recipient_id=_str(rec, "id"),
         recipient_name=_str(rec, "name"),
-        recipient_country=country.upper(),
+        recipient_country=_country(rec.get("country"), "recipient.country"),
         purpose=_str(obj, "purpose"),
         legal_basis=_str(obj, "legal_basis", choices=LEGAL_BASES, default="consent"),
         deid_level=_str(obj, "deid_level", choices=DEID_LEVELS, default="none"),
-        subjects=tuple(str(s) for s in subjects),
-        payload=obj["payload"],
-        record_count=count,
-        bytes=size,
+        subjects=_subjects(obj.get("subjects")),
+        payload=_payload(obj["payload"]),
+        record_count=_record_count(obj.get("record_count"), max_record_count),
+        bytes=_count(obj.get("bytes"), "bytes", required=False),
         cbdt_scenario=_opt_str(obj, "cbdt_scenario", choices=CBDT_SCENARIOS),
     )
 
 
-def _from_ocsf(obj: dict) -> Transfer:
-    """Map OCSF 6001/6003/6006/4008 events (schema 1.x) onto the transfer shape."""
+def _country(value: Any, name: str) -> str:
+    if not isinstance(value, str) or len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise BadInput("invalid_field", f"{name} must be ISO 3166 alpha-2")
+    return value.upper()
+
+
+def _payload(value: Any) -> Any:
+    if not isinstance(value, (str, dict, list)):
+        raise BadInput("invalid_field", "payload must be a string, object or array")
+    return value
+
+
+def _count(value: Any, name: str, *, required: bool = True) -> int | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BadInput("invalid_field", f"{name} must be a non-negative integer")
+    return value
+
+
+def _record_count(value: Any, limit: int) -> int:
+    n = _count(value, "record_count")
+    assert n is not None
+    if n > limit:
+        raise BadInput("record_count_too_large", f"record_count {n} exceeds the documented maximum of {limit}")
+    return n
+
+
+def _subjects(value: Any) -> tuple[str, ...]:
+    subjects = value or []
+    if not isinstance(subjects, list) or not all(
+        isinstance(s, (str, int)) and not isinstance(s, bool) for s in subjects
+    ):
+        raise BadInput("invalid_field", "subjects must be a list of user ids")
+    if len(subjects) > MAX_SUBJECTS or any(len(str(s)) > MAX_FIELD_CHARS for s in subjects):
+        raise BadInput(
+            "invalid_field", f"subjects must hold at most {MAX_SUBJECTS} ids of {MAX_FIELD_CHARS} characters"
+        )
+    return tuple(str(s) for s in subjects)
+
+
+def _obj(value: Any, name: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadInput("invalid_field", f"{name} must be an object")
+    return value
+
+
+def _from_ocsf(obj: dict, max_record_count: int) -> Transfer:
+    """Map OCSF 6001/6003/6006/4008 events (schema 1.x) onto the transfer shape, validated like a native one."""
     cls = obj.get("class_uid")
-    if cls not in OCSF_CLASSES:
+    if cls not in OCSF_CLASSES or isinstance(cls, bool):
         raise BadInput("unknown_schema", f"unsupported OCSF class_uid {str(cls)[:12]}")
-    um = obj.get("unmapped") or {}
-    if not isinstance(um, dict):
-        raise BadInput("invalid_field", "unmapped must be an object")
-    dst = obj.get("dst_endpoint") or {}
-    owner = dst.get("owner") or {}
-    loc = dst.get("location") or {}
-    meta = obj.get("metadata") or {}
+    um = _obj(obj.get("unmapped"), "unmapped")
+    dst = _obj(obj.get("dst_endpoint"), "dst_endpoint")
+    owner = _obj(dst.get("owner"), "dst_endpoint.owner")
+    loc = _obj(dst.get("location"), "dst_endpoint.location")
+    meta = _obj(obj.get("metadata"), "metadata")
+    product = _obj(meta.get("product"), "metadata.product")
+    src = _obj(obj.get("src_endpoint"), "src_endpoint")
+    traffic = _obj(obj.get("traffic"), "traffic")
     recipient_id = um.get("recipient_id") or owner.get("uid") or dst.get("hostname")
     if not recipient_id:
         raise BadInput(
@@ -201,29 +267,40 @@ def _from_ocsf(obj: dict) -> Transfer:
     channel = OCSF_CLASSES[cls]
     if cls == 6006 and obj.get("activity_id") in (1, 2):
         channel = "export"
-    flow = "pull" if cls == 6003 else "push"
-    t = parse_time(obj.get("time"), "time")
-    country = str(loc.get("country") or um.get("recipient_country") or "CN").upper()[:2]
-    traffic = obj.get("traffic") or {}
     if not (um.get("transfer_id") or meta.get("uid")):
         raise BadInput("invalid_field", "OCSF event has no metadata.uid or unmapped.transfer_id")
+    fields = {
+        "transfer_id": um.get("transfer_id") or meta.get("uid"),
+        "platform": um.get("platform") or product.get("name") or "unknown",
+        "source_system": src.get("hostname") or "ocsf",
+        "recipient_id": recipient_id,
+        "recipient_name": owner.get("name") or recipient_id,
+        "purpose": um.get("purpose") or "unspecified",
+        "legal_basis": um.get("legal_basis") or "consent",
+        "deid_level": um.get("deid_level") or "none",
+    }
+    for name, v in list(fields.items()):
+        if isinstance(v, int) and not isinstance(v, bool):
+            fields[name] = v = str(v)
+        fields[name] = _str({name: v}, name)
     return Transfer(
-        transfer_id=str(um.get("transfer_id") or meta.get("uid") or ""),
-        occurred_at=t,
-        platform=str(um.get("platform") or (meta.get("product") or {}).get("name") or "unknown"),
-        source_system=str((obj.get("src_endpoint") or {}).get("hostname") or "ocsf"),
-        flow=flow,
+        occurred_at=parse_time(obj.get("time"), "time"),
+        flow="pull" if cls == 6003 else "push",
         channel=channel,
-        recipient_id=str(recipient_id),
-        recipient_name=str(owner.get("name") or recipient_id),
-        recipient_country=country,
-        purpose=str(um.get("purpose") or "unspecified"),
-        legal_basis=str(um.get("legal_basis") or "consent"),
-        deid_level=str(um.get("deid_level") or "none"),
-        subjects=tuple(str(s) for s in um.get("subjects") or ()),
-        payload=payload if payload is not None else "",
-        record_count=int(um.get("record_count") or 0),
-        bytes=traffic.get("bytes_out"),
+        recipient_country=_country(loc.get("country") or um.get("recipient_country") or "CN", "recipient country"),
+        subjects=_subjects(um.get("subjects")),
+        payload=_payload(payload if payload is not None else ""),
+        record_count=_record_count(um.get("record_count") or 0, max_record_count),
+        bytes=_count(traffic.get("bytes_out"), "traffic.bytes_out", required=False),
+        transfer_id=fields["transfer_id"],
+        platform=fields["platform"],
+        source_system=fields["source_system"],
+        recipient_id=fields["recipient_id"],
+        recipient_name=fields["recipient_name"],
+        purpose=fields["purpose"],
+        legal_basis=_str(fields, "legal_basis", choices=LEGAL_BASES),
+        deid_level=_str(fields, "deid_level", choices=DEID_LEVELS),
+        cbdt_scenario=None,
     )
 
 
@@ -360,10 +437,33 @@ def parse_consent(obj: Any) -> Consent:
     )
 
 
-def parse_counter(obj: Any) -> tuple[str, list[str], dict[str, int], Any]:
-    """Validate a decoded shared counter update (``piplwatch.counter/v1``): (set, members, extra, worker)."""
+@dataclass(frozen=True)
+class CounterUpdate:
+    """What one worker added to a counter set (``piplwatch.counter/v1``)."""
+
+    name: str
+    members: list[str]
+    extra: dict[str, int]
+    worker: Any
+
+
+@dataclass(frozen=True)
+class Retraction:
+    """An operator's retraction of one transfer's unnamed individuals (``piplwatch counters retract``)."""
+
+    transfer_id: str
+    worker: Any
+
+
+def parse_counter(obj: Any) -> CounterUpdate | Retraction:
+    """Validate a decoded shared counter record (``piplwatch.counter/v1``): an update or a retraction."""
     if not isinstance(obj, dict):
         raise BadInput("not_an_object", "a counter update must be a JSON object")
+    if "retract" in obj:
+        tid = obj["retract"]
+        if not isinstance(tid, str) or not tid or len(tid) > 4 * MAX_FIELD_CHARS:
+            raise BadInput("invalid_field", f"not a {COUNTER_SCHEMA} retraction")
+        return Retraction(tid, obj.get("worker"))
     name, members, extra = obj.get("set"), obj.get("members") or [], obj.get("extra") or {}
     if (
         not isinstance(name, str)
@@ -371,7 +471,9 @@ def parse_counter(obj: Any) -> tuple[str, list[str], dict[str, int], Any]:
         or not isinstance(members, list)
         or not all(isinstance(x, str) for x in members)
         or not isinstance(extra, dict)
-        or not all(isinstance(v, int) and v >= 0 for v in extra.values())
+        or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_RECORD_COUNT for v in extra.values()
+        )
     ):
         raise BadInput("invalid_field", f"not a {COUNTER_SCHEMA} record")
-    return name, members, extra, obj.get("worker")
+    return CounterUpdate(name, members, extra, obj.get("worker"))

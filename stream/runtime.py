@@ -9,6 +9,7 @@ record metrics. Faust acknowledges the input offsets after ``handle_batch`` retu
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import hashlib
 import logging
@@ -22,6 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from detectors import DetectorConfig, Scanner
 from detectors.redact import load_hmac_key
+from stream.health import KafkaHealth, LoopMonitor, install_log_rate_limit
 from stream.judge import DeadLettered, Judge, Judged, counter_records, dumps
 from stream.metrics import PiplwatchMetrics
 from stream.outputs import OutputProducer
@@ -73,7 +75,12 @@ class Runtime:
                 self.metrics.model_info.labels(ner.model_name, ner.model_version).set(1)
         self.scanner = Scanner(config, hmac_key=load_hmac_key(settings.hmac_key_file), ner=ner)
         self.state = StateStore(settings.state_dir)
-        self.judge = Judge(self.scanner, self.state, max_message_bytes=settings.max_message_bytes)
+        self.judge = Judge(
+            self.scanner,
+            self.state,
+            max_message_bytes=settings.max_message_bytes,
+            max_record_count=settings.max_record_count,
+        )
         self.metrics.set_tiers(self.judge.engine.constants)
         self.worker_id = secrets.token_hex(8)  # tells this process's counter updates from other workers'
         self.materializer = Materializer(
@@ -92,9 +99,15 @@ class Runtime:
         )
         self.outputs = OutputProducer(
             settings.bootstrap,
-            max_request_size=settings.max_message_bytes * 2,
+            max_record_bytes=settings.max_output_bytes,
             client_kwargs=settings.aiokafka_kwargs(),
+            on_refused=self._refused,
         )
+        #: judging runs here, off the event loop (one thread: the scanner and the judge are not thread-safe)
+        self._judging = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="piplwatch-judge")
+        self.health = KafkaHealth(self.metrics)
+        self.loop_monitor = LoopMonitor(self.metrics)
+        self._tasks: list[asyncio.Task] = []
         self.started = asyncio.Event()
         self.recent_alerts: list[dict[str, Any]] = []
         from stream.web.summary import LiveSummary
@@ -108,8 +121,11 @@ class Runtime:
         """Start the materializer and the web server (metrics, API, dashboard)."""
         from stream.web.server import start_web
 
+        install_log_rate_limit()
+        self._tasks.append(asyncio.create_task(self.loop_monitor.run()))
         await self.materializer.start()
         await self.outputs.start()
+        self._tasks.append(asyncio.create_task(self.health.probe(self.outputs.client)))
         self._web = await start_web(self, self.settings.web_bind, self.settings.web_port)
         self.started.set()
         await self.materializer.ready.wait()
@@ -117,6 +133,11 @@ class Runtime:
         self._prune_task = asyncio.create_task(self._prune_loop())
         if os.environ.get("PIPLWATCH_GC_FREEZE", "1") != "0":
             freeze_gc()
+
+    @property
+    def ready(self) -> bool:
+        """Ready to judge: consents and agreements caught up, and a broker answered recently."""
+        return self.materializer.ready.is_set() and self.health.up
 
     async def _prune_loop(self) -> None:
         """Keep the durable store bounded: expired done markers and counter sets go every ``PRUNE_INTERVAL_S``."""
@@ -135,29 +156,34 @@ class Runtime:
         self._stopping = True
         if self._prune_task is not None:
             self._prune_task.cancel()
+        for task in self._tasks:
+            task.cancel()
         await self.materializer.stop()
         await self.outputs.stop()
         if self._web is not None:
             await self._web.cleanup()
+        # a batch still being judged finishes before the store it writes to is closed
+        await asyncio.get_running_loop().run_in_executor(None, self._judging.shutdown)
         self.state.close()
 
     async def handle_batch(self, events: list[Any]) -> None:
         """Judge a batch of transfer events, publish every output, and return once the broker acknowledged them.
 
+        Judging runs on one worker thread, never on the event loop: a 100,000-record export takes seconds of CPU,
+        and meanwhile the loop keeps serving /metrics and /healthz and the Kafka clients keep their heartbeats.
         Faust acknowledges (and later commits) the batch's input offsets only after this returns, so a crash
         before the acks means redelivery, never a lost verdict. The batch's counter updates are queued with its
         verdicts (counter sets were already updated in the local store while judging, idempotently); done-markers
         and metrics are written after the acks, so a redelivered transfer is recognised by its done-marker.
         """
         await self.started.wait()
-        items: list[BatchItem] = []
-        for event in events:
-            item = await self._judge_one(event)
-            if item is not None:
-                items.append(item)
-        # one update per counter set and batch, published with the verdicts: the other workers add it to theirs
+        # consents (and counter updates) produced before the batch's newest transfer are applied first (bounded)
+        await self.materializer.wait_synced(max(e.message.timestamp for e in events) * 1000)
+        loop = asyncio.get_running_loop()
+        items = await loop.run_in_executor(self._judging, self._judge_batch, events)
+        # counter updates, published with the verdicts: the other workers add them to theirs
         changes = (c for item in items if isinstance(item, Published) for c in item.judged.counter_changes)
-        for rec in counter_records(changes, self.worker_id):
+        for rec in counter_records(changes, self.worker_id, max_bytes=self.settings.max_output_bytes):
             self.outputs.add(self.settings.topics.counters, rec["set"].encode(), dumps(rec))
         await self._publish()
         for item in items:
@@ -169,18 +195,30 @@ class Runtime:
                 self.metrics.record_dead_letter(item.reason)
                 self.summary.dead_letter()
 
+    def _judge_batch(self, events: list[Any]) -> list[BatchItem]:
+        """Judge every event of a batch and queue its outputs (on the judging thread)."""
+        items = []
+        for event in events:
+            item = self._judge_one(event)
+            if item is not None:
+                items.append(item)
+        return items
+
     async def _publish(self) -> None:
         """Flush the batch's outputs; while the broker refuses them, retry with backoff instead of moving on (the
-        input offsets stay unacknowledged meanwhile, and a restart would redeliver them)."""
+        input offsets stay unacknowledged meanwhile, and a restart would redeliver them). A record refused for its
+        size is not retried: it becomes a dead letter (``_refused``)."""
         delay = 0.5
         while True:
             try:
                 await self.outputs.flush()
+                self.health.produced()
                 return
             except Exception as exc:
                 if self._stopping:
                     raise
                 self.metrics.publish_retries.inc()
+                self.health.failed()
                 logger.warning(
                     "publishing %d outputs failed (%s); retrying in %.1f s",
                     self.outputs.pending,
@@ -190,37 +228,43 @@ class Runtime:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    async def _judge_one(self, event: Any) -> BatchItem | None:
+    def _refused(self, topic: str, key: bytes | None, value: bytes) -> tuple[str, bytes | None, bytes] | None:
+        """A record the broker refused for its size, even alone: a small dead letter says so instead."""
+        logger.error(
+            "the broker refused a %d-byte record for %s as too large: raise max.message.bytes on the topic or lower "
+            "PIPLWATCH_MAX_OUTPUT_BYTES; the record is dead-lettered",
+            len(value),
+            topic,
+        )
+        self.metrics.record_dead_letter("output_too_large")
+        if topic == self.settings.topics.dlq:
+            return None
+        rec = self.judge.dead_letter(
+            value,
+            key,
+            "output_too_large",
+            f"the broker refused a {len(value)}-byte record for {topic}",
+            {"topic": topic},
+        ).record
+        rec["excerpt"] = ""  # the refused record is piplwatch's own output: its digest is enough
+        return self.settings.topics.dlq, key, dumps(rec)
+
+    def _judge_one(self, event: Any) -> BatchItem | None:
         """Judge one event and queue its outputs; returns what to record once they are acknowledged (None: a
         redelivery whose outputs were acknowledged before)."""
         msg = event.message
         raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
         key = event.key if isinstance(event.key, (bytes, type(None))) else str(event.key).encode()
-        await self.materializer.wait_synced(msg.timestamp * 1000)
+        source = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
         try:
-            out = self.judge.judge(
-                raw,
-                key=key,
-                source={
-                    "topic": msg.topic,
-                    "partition": msg.partition,
-                    "offset": msg.offset,
-                    "timestamp_ms": int(msg.timestamp * 1000),
-                },
-            )
+            out = self.judge.judge(raw, key=key, source={**source, "timestamp_ms": int(msg.timestamp * 1000)})
         except Exception as exc:
             logger.exception("judging failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
-            dead = self.judge.dead_letter(
-                raw,
-                key,
-                "invalid_field",
-                f"internal error: {type(exc).__name__}",
-                {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset},
-            )
-            self.outputs.add(self.settings.topics.dlq, key, dumps(dead.record))
+            dead = self.judge.dead_letter(raw, key, "invalid_field", f"internal error: {type(exc).__name__}", source)
+            self.outputs.add(self.settings.topics.dlq, dead.kafka_key, dumps(dead.record))
             return Failed(dead)
         if isinstance(out, DeadLettered):
-            self.outputs.add(self.settings.topics.dlq, key, dumps(out.record))
+            self.outputs.add(self.settings.topics.dlq, out.kafka_key, dumps(out.record))
             return out
         t = out.transfer
         digest = hashlib.blake2b(raw, digest_size=12).digest()
@@ -228,9 +272,17 @@ class Runtime:
             # the same message again after a crash: its outputs were acknowledged (counters are sets: unchanged)
             self.metrics.record_redelivered()
             return None
-        self.outputs.add(self.settings.topics.verdicts, t.transfer_id.encode(), dumps(out.verdict))
-        for a in out.alerts:
-            self.outputs.add(self.settings.topics.alerts, a["alert_id"].encode(), dumps(a))
+        records = [(self.settings.topics.verdicts, t.transfer_id.encode(), dumps(out.verdict))]
+        records += [(self.settings.topics.alerts, a["alert_id"].encode(), dumps(a)) for a in out.alerts]
+        if not all(self.outputs.fits(k, v) for _, k, v in records):
+            big = max(len(v) for _, _, v in records)
+            dead = self.judge.dead_letter(
+                raw, key, "output_too_large", f"its verdict or an alert would be {big} bytes", source
+            )
+            self.outputs.add(self.settings.topics.dlq, dead.kafka_key, dumps(dead.record))
+            return dead
+        for topic, k, v in records:
+            self.outputs.add(topic, k, v)
         return Published(out, digest, msg.timestamp)
 
     def _after_ack(self, item: Published) -> None:

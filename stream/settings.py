@@ -38,6 +38,11 @@ class Settings:
     max_message_bytes: int = field(
         default_factory=lambda: int(os.environ.get("PIPLWATCH_MAX_MESSAGE_BYTES", str(8 << 20)))
     )
+    #: the largest record piplwatch produces (verdicts, alerts, dead letters, counter updates): keep it under the
+    #: brokers' and topics' max.message.bytes (Apache Kafka's default is 1,048,588)
+    max_output_bytes: int = field(default_factory=lambda: int(os.environ.get("PIPLWATCH_MAX_OUTPUT_BYTES", "1000000")))
+    #: transfers declaring more records than this are dead-lettered (record_count_too_large)
+    max_record_count: int = field(default_factory=lambda: int(os.environ.get("PIPLWATCH_MAX_RECORD_COUNT", "10000000")))
     ner: bool = field(default_factory=lambda: os.environ.get("PIPLWATCH_NER", "1") != "0")
     detector_config: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_DETECTOR_CONFIG"))
     security_protocol: str = field(default_factory=lambda: os.environ.get("PIPLWATCH_SECURITY_PROTOCOL", "PLAINTEXT"))

@@ -26,7 +26,7 @@ _score = bounded(float, 0.0, 1.0)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    from stream.cli import consents, demo, worker
+    from stream.cli import consents, counters, demo, worker
 
     p = _Parser(prog="piplwatch", description="Catch unauthorized transfers of Chinese personal information.")
     p.add_argument("--version", action="version", version=f"piplwatch {__version__}")
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_commands(sub)
     demo.add_commands(sub)
     consents.add_commands(sub)
+    counters.add_commands(sub)
     return p
 
 

@@ -67,6 +67,8 @@ class Facts:
     daily_subjects_after: int = 0
     over_daily_quota: bool = False
     far_above_baseline: bool = False
+    #: individuals counted only because ``record_count`` declares more records than the payload shows (a sample)
+    declared_unnamed: int = 0
 
 
 class FactsBuilder:
@@ -172,6 +174,7 @@ class FactsBuilder:
         t = transfer.occurred_at
         tid = transfer.transfer_id
         extra = max(0, transfer.record_count - len(raw_units))
+        facts.declared_unnamed = extra if raw else 0
         ids = [u.uid(f"anon:{tid}:{i}") for i, u in enumerate(raw_units)]
         pi_set, spi_set = ytd_set(t.year, "pi"), ytd_set(t.year, "spi")
         if facts.cross_border and raw:

@@ -14,15 +14,17 @@ from typing import Any
 import orjson
 
 from detectors import Finding, Scanner
-from detectors.redact import redact_text
+from detectors.redact import mask_excerpt, safe_ref
 from stream import __version__
 from stream.authz.engine import Decision, Rule
 from stream.judge.facts import Facts
 from stream.judge.subjects import Unit
-from stream.records import COUNTER_SCHEMA, DLQ_SCHEMA, VERDICT_SCHEMA, Transfer
+from stream.records import COUNTER_SCHEMA, DLQ_SCHEMA, MAX_FIELD_CHARS, VERDICT_SCHEMA, Transfer
 from stream.state.store import CounterChange
 
 EVIDENCE_LIMIT = 20
+EXCERPT_CHARS = 240
+EXCERPT_WINDOW_BYTES = 4096
 ALERT_EVIDENCE_LIMIT = 5
 OCSF_SEVERITY = {"info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
 
@@ -58,6 +60,18 @@ def verdict_record(
         "cross_border": facts.cross_border,
         "occurred_at": transfer.occurred_at.isoformat(),
         "decided_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        "counts": counts_view(transfer, facts),
+        **({"redacted": list(transfer.redacted)} if transfer.redacted else {}),
+    }
+
+
+def counts_view(transfer: Transfer, facts: Facts) -> dict[str, Any]:
+    """What the subject counts rest on: ``basis`` is ``declared`` when ``record_count`` added individuals the payload
+    does not show (a sampled export), so counters and the cross-border tiers rely on the sender's word."""
+    return {
+        "record_count": transfer.record_count,
+        "declared_only": facts.declared_unnamed,
+        "basis": "declared" if facts.declared_unnamed else "payload",
     }
 
 
@@ -107,6 +121,8 @@ def alert_record(transfer: Transfer, verdict: dict[str, Any], rule: Rule, severi
             "categories": verdict["categories"],
             "subjects": verdict["subjects"],
             "evidence": verdict["evidence"][:ALERT_EVIDENCE_LIMIT],
+            "counts": verdict["counts"],
+            **({"redacted": verdict["redacted"]} if "redacted" in verdict else {}),
         },
     }
 
@@ -116,16 +132,16 @@ def dead_letter_record(
 ) -> dict[str, Any]:
     """A ``piplwatch.dlq/v1`` record: reason, pointer to the original message and a digest; never the raw
     payload (the excerpt and the key are redacted)."""
-    excerpt = raw[:240].decode("utf-8", errors="replace")
     return {
         "schema": DLQ_SCHEMA,
         "reason": reason,
-        "error": redact_text(scanner, error),
+        "error": mask_excerpt(scanner, error, 400),
         "source": source or {},
-        "key": redact_text(scanner, key.decode("utf-8", errors="replace"))[:200] if key else None,
+        "key": safe_ref(scanner, key.decode("utf-8", errors="replace")[:MAX_FIELD_CHARS]) if key else None,
         "size": len(raw),
         "sha256": hashlib.sha256(raw).hexdigest(),
-        "excerpt": redact_text(scanner, excerpt),
+        # masked before it is cut (see mask_excerpt), from a window well past the cut
+        "excerpt": mask_excerpt(scanner, raw[:EXCERPT_WINDOW_BYTES].decode("utf-8", errors="replace"), EXCERPT_CHARS),
         "received_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
     }
 
@@ -135,15 +151,48 @@ def counter_record(name: str, members: Iterable[str], extra: dict[str, int], wor
     return {"schema": COUNTER_SCHEMA, "set": name, "members": sorted(members), "extra": extra, "worker": worker}
 
 
-def counter_records(changes: Iterable[CounterChange], worker: str) -> list[dict[str, Any]]:
-    """Counter changes merged into one ``counter_record`` per set (what a worker shares per batch)."""
+#: JSON bytes one member (a 32-hex HMAC, quoted, with its comma) and one per-transfer count take in a counter record
+_MEMBER_BYTES = 35
+_EXTRA_BYTES = 2 * MAX_FIELD_CHARS + 32
+_RECORD_BYTES = 512  # schema, set name (a recipient reference is at most a few hundred bytes), worker
+
+
+def counter_records(
+    changes: Iterable[CounterChange], worker: str, *, max_bytes: int = 1_000_000
+) -> list[dict[str, Any]]:
+    """Counter changes merged per set (what a worker shares per batch), split so that no record's JSON exceeds
+    ``max_bytes``: a 260,000-person export becomes several records, each one a union the others apply."""
     merged: dict[str, tuple[set[str], dict[str, int]]] = {}
     for name, members, source, extra in changes:
         new, extras = merged.setdefault(name, (set(), {}))
         new.update(members)
         if source is not None:
             extras[source] = extra
-    return [counter_record(name, new, extras, worker) for name, (new, extras) in merged.items()]
+    per_record = max(1, (max_bytes - _RECORD_BYTES) // _MEMBER_BYTES)
+    extras_per_record = max(1, (max_bytes - _RECORD_BYTES) // _EXTRA_BYTES)
+    out = []
+    for name, (new, extras) in merged.items():
+        members = sorted(new)
+        items = list(extras.items())
+        for i in range(0, max(1, len(members)), per_record):
+            out.append(counter_record(name, members[i : i + per_record], {}, worker))
+        if items:
+            out[-1]["extra"] = dict(items[:extras_per_record])
+            for i in range(extras_per_record, len(items), extras_per_record):
+                out.append(counter_record(name, (), dict(items[i : i + extras_per_record]), worker))
+    return out
+
+
+def retraction_record(transfer_id: str, by: str, reason: str) -> dict[str, Any]:
+    """A ``piplwatch.counter/v1`` retraction: every worker removes what ``transfer_id`` added to the counters as
+    unnamed individuals and ignores it from then on (``piplwatch counters retract``)."""
+    return {
+        "schema": COUNTER_SCHEMA,
+        "retract": transfer_id,
+        "worker": by,
+        "reason": reason,
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
 
 
 def dumps(obj: Any) -> bytes:

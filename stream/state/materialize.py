@@ -27,6 +27,7 @@ arrived): a transfer produced before ``synced_ms`` sees every consent produced b
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import time
@@ -35,7 +36,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from detectors import Scanner
-from stream.records import BadInput, parse_agreement, parse_consent, parse_counter, parse_json
+from detectors.redact import printable, safe_ref
+from stream.records import BadInput, Retraction, parse_agreement, parse_consent, parse_counter, parse_json
 from stream.state.store import SourcePosition, StateStore
 
 logger = logging.getLogger(__name__)
@@ -43,7 +45,11 @@ MAX_STATE_RECORD_BYTES = 1 << 20
 FETCH_MAX_WAIT_MS = 20  # bounds how old an in-flight fetch request can be
 POLL_MS = 25
 VERIFY_TIMEOUT_S = 5.0  # how long a restart waits for the records it last applied before rebuilding instead
-SYNC_MARGIN_MS = 2 * FETCH_MAX_WAIT_MS  # an empty poll started at S proves only what was produced before S - margin
+SYNC_MARGIN_MS = 2 * FETCH_MAX_WAIT_MS
+#: catch-up without progress: after CATCHUP_WARN_S the lagging partitions are logged (topic, partition, position,
+#: end offset) and their end offsets asked again; after CATCHUP_LIMIT_S the worker becomes ready with what it read
+CATCHUP_WARN_S = 5.0
+CATCHUP_LIMIT_S = 20.0  # an empty poll started at S proves only what was produced before S - margin
 
 
 def subject_hmac(scanner: Scanner, kind: str, value: str) -> str:
@@ -55,8 +61,11 @@ def store_record(kind: str, raw: bytes, scanner: Scanner) -> tuple[bytes, bytes,
     """The store record of one consent or agreement message. Raises ``BadInput``."""
     obj = parse_json(raw, max_bytes=MAX_STATE_RECORD_BYTES)
     if kind == "agreements":
-        return StateStore.agreement_record(parse_agreement(obj))
+        a = parse_agreement(obj)
+        # keyed as the judge looks recipients up: by safe reference (the id itself, unless it carries PI)
+        return StateStore.agreement_record(dataclasses.replace(a, recipient_id=safe_ref(scanner, a.recipient_id)))
     c = parse_consent(obj)
+    c = dataclasses.replace(c, recipient_id=safe_ref(scanner, c.recipient_id))
     return StateStore.consent_record(subject_hmac(scanner, c.subject_kind, c.subject_value), c)
 
 
@@ -171,9 +180,18 @@ class Materializer:
     def _apply_counter(self, m: Any) -> None:
         """One shared counter update (``piplwatch.counter/v1``); a bad one is counted and skipped."""
         try:
-            name, members, extra, worker = parse_counter(parse_json(m.value or b"", max_bytes=64 << 20))
-            if worker != self.worker_id:
-                self.state.apply_counter_update(name, members, extra)
+            rec = parse_counter(parse_json(m.value or b"", max_bytes=64 << 20))
+            if isinstance(rec, Retraction):
+                removed = self.state.retract(rec.transfer_id)
+                logger.warning(
+                    "counters: retracted transfer %s (%s)",
+                    printable(rec.transfer_id),
+                    ", ".join(f"{printable(k)} -{v}" for k, v in removed.items()) or "it had added nothing",
+                )
+                if self.metrics is not None:
+                    self.metrics.record_retraction(self.state)
+            elif rec.worker != self.worker_id:
+                self.state.apply_counter_update(rec.name, rec.members, rec.extra)
         except Exception as exc:  # noqa: BLE001 - a bad record never stops the worker
             self.rejected += 1
             logger.warning(
@@ -229,6 +247,8 @@ class Materializer:
         c = self._consumer
         assert c is not None
         end = await c.end_offsets(tps)
+        progress_at = time.monotonic()
+        warned = False
         while True:
             started = time.time() * 1000
             batches = await c.getmany(timeout_ms=POLL_MS, max_records=5000)
@@ -260,18 +280,42 @@ class Materializer:
             if reached:
                 self.state.apply(records, reached)
             self.applied += n
-            if n == 0:
-                if not self.ready.is_set():
-                    positions = {tp: await c.position(tp) for tp in tps}
-                    if all(positions[tp] >= end[tp] for tp in tps):
-                        self.ready.set()
-                        logger.info(
-                            "state ready: %d consents, %d agreements",
-                            self.state.consent_count,
-                            self.state.agreement_count,
-                        )
-                if self.ready.is_set():
-                    self.synced_ms = started - SYNC_MARGIN_MS
+            if n:
+                progress_at = time.monotonic()
+            elif not self.ready.is_set():
+                positions = {tp: await c.position(tp) for tp in tps}
+                behind = {tp: (positions[tp], end[tp]) for tp in tps if positions[tp] < end[tp]}
+                stalled = time.monotonic() - progress_at
+                if behind and stalled >= CATCHUP_WARN_S and not warned:
+                    # a partition whose end offset promises records nobody can read (seen on an embedded broker
+                    # restarted empty): say which, and look again at the end offsets
+                    warned = True
+                    logger.warning("state: catch-up has read nothing for %.0f s; behind: %s", stalled, _where(behind))
+                    end.update(await c.end_offsets(list(behind)))
+                    behind = {tp: (positions[tp], end[tp]) for tp in behind if positions[tp] < end[tp]}
+                if behind and stalled >= CATCHUP_LIMIT_S:
+                    logger.error(
+                        "state: catch-up gave up waiting after %.0f s for records the broker announced but never "
+                        "served (%s); judging with what was read (a missing consent can only add alerts)",
+                        stalled,
+                        _where(behind),
+                    )
+                    if self.metrics is not None:
+                        self.metrics.state_catchup_stalls.inc(len(behind))
+                    behind = {}
+                if not behind:
+                    self.ready.set()
+                    logger.info(
+                        "state ready: %d consents, %d agreements",
+                        self.state.consent_count,
+                        self.state.agreement_count,
+                    )
+            if n == 0 and self.ready.is_set():
+                self.synced_ms = started - SYNC_MARGIN_MS
             if self.metrics is not None:
                 self.metrics.state_records.labels("consent").set(self.state.consent_count)
                 self.metrics.state_records.labels("agreement").set(self.state.agreement_count)
+
+
+def _where(behind: dict[TopicPartition, tuple[int, int]]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}] at {pos} of {end}" for tp, (pos, end) in sorted(behind.items()))

@@ -38,6 +38,7 @@ COUNTS_KEY = b"m|counts"
 DONE_DAYS = 3  # processing days whose done markers are checked and kept
 DAILY_KEEP_DAYS = 9  # days of per-recipient daily sets kept: today, the 7-day baseline and one for late transfers
 POSITION_PREFIX = b"m|pos|"
+TOMBSTONE_DAYS = 800  # a retraction is remembered while a year-to-date set it touched may still be read
 
 
 class CounterChange(NamedTuple):
@@ -74,6 +75,16 @@ def _under(db: Rdict, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
 def _delete_under(db: Rdict, prefix: bytes) -> None:
     """Drop every key that starts with ``prefix`` (one range tombstone)."""
     db.delete_range(prefix, prefix[:-1] + bytes([prefix[-1] + 1]))
+
+
+def _source_key(source: str, name: str) -> bytes:
+    """``r|<len>:<source>|<set>``: the sets a transfer added unnamed individuals to (length-prefixed, so no source is
+    a prefix of another's entries)."""
+    return f"r|{len(source)}:{source}|{name}".encode()
+
+
+def _tombstone_key(source: str) -> bytes:
+    return f"t|{source}".encode()
 
 
 def _position_key(topic: str, partition: int) -> bytes:
@@ -240,11 +251,20 @@ class StateStore:
                 old.append(("daily_sets", name))
             elif parsed.kind == YTD and (parsed.year or "") < first_year:
                 old.append(("ytd_sets", name))
+        for key, value in list(_under(db, b"t|")):  # retraction tombstones outlive the longest set they touch
+            if int(value) < today - TOMBSTONE_DAYS:
+                db.delete(key)
         for what, name in old:
             _delete_under(db, f"s|{name}|".encode())  # members
             _delete_under(db, f"x|{name}|".encode())  # per-transfer counts of unnamed ones
             db.delete(f"n|{name}".encode())
             gone[what] += 1
+        if old:
+            names = {name for _, name in old}
+            for key, _ in list(_under(db, b"r|")):  # the retraction index's entries for the sets just dropped
+                length, _, rest = key[2:].decode().partition(":")
+                if rest[int(length) + 1 :] in names:
+                    db.delete(key)
         return gone
 
     def disk_bytes(self) -> dict[str, int]:
@@ -260,9 +280,13 @@ class StateStore:
         return int(raw) if raw is not None else 0
 
     def new_members(self, name: str, members: Iterable[str]) -> list[str]:
-        """Which of ``members`` are not yet in set ``name`` (read only)."""
+        """Which of ``members`` are not yet in set ``name`` (read only; one batched lookup)."""
         prefix = f"s|{name}|"
-        return [m for m in set(members) if self.durable.get((prefix + m).encode()) is None]
+        uniq = list(set(members))
+        if not uniq:
+            return []
+        found: list[Any] = self.durable[[(prefix + m).encode() for m in uniq]]  # type: ignore[assignment]
+        return [m for m, v in zip(uniq, found) if v is None]
 
     def add_members(
         self,
@@ -280,6 +304,8 @@ class StateStore:
         to ``changes`` (what the worker shares with the others).
         """
         new = self.new_members(name, members)
+        if source is not None and extra and self.durable.get(_tombstone_key(source)) is not None:
+            extra = 0  # an operator retracted this transfer's unnamed individuals: they never count again
         delta = len(new) + extra
         xkey = None
         if source is not None:
@@ -299,6 +325,7 @@ class StateStore:
                 wb.put((prefix + m).encode(), b"")
             if xkey is not None:
                 wb.put(xkey, str(extra).encode())
+                wb.put(_source_key(source or "", name), b"")  # where to find it again for a retraction
             wb.put(b"n|" + name.encode(), str(size).encode())
             self.durable.write(wb)
         return size
@@ -311,6 +338,28 @@ class StateStore:
             self.add_members(name, (), extra=n, source=source)
         if name.startswith("daily|"):
             self.daily_updates += 1
+
+    def retract(self, source: str, now: float | None = None) -> dict[str, int]:
+        """Remove what transfer ``source`` added to every counter set as unnamed individuals (``record_count`` beyond
+        its payload), and ignore it from then on; returns the count removed per set. Named members stay: they are
+        subject HMACs other transfers may share, and a payload cannot hold more of them than it really carries."""
+        removed = {}
+        wb = WriteBatch(raw_mode=True)
+        prefix = _source_key(source, "")
+        for key, _ in list(_under(self.durable, prefix)):
+            name = key[len(prefix) :].decode()
+            xkey = f"x|{name}|{source}".encode()
+            prev = self.durable.get(xkey)
+            if prev is not None and int(prev):
+                removed[name] = int(prev)
+                wb.put(b"n|" + name.encode(), str(max(0, self.set_size(name) - int(prev))).encode())
+            wb.delete(xkey)
+            wb.delete(key)
+        wb.put(_tombstone_key(source), str(_epoch_day(now)).encode())
+        self.durable.write(wb)
+        if any(n.startswith("daily|") for n in removed):
+            self.daily_updates += 1
+        return removed
 
     def set_counter_position(self, topic: str, partition: int, next_offset: int) -> None:
         """Where reading the shared counter topic stopped (updates are unions: re-reading is harmless)."""

@@ -19,8 +19,15 @@ async def start_web(runtime: Any, host: str, port: int) -> web.AppRunner:
         return web.Response(body=generate_latest(runtime.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def healthz(_: web.Request) -> web.Response:
-        ready = runtime.materializer.ready.is_set()
-        return web.json_response({"ready": ready}, status=200 if ready else 503)
+        """Readiness: state caught up and Kafka reachable (503 otherwise, with which one is missing)."""
+        state, kafka = runtime.materializer.ready.is_set(), runtime.health.up
+        return web.json_response(
+            {"ready": state and kafka, "state": state, "kafka": kafka}, status=200 if state and kafka else 503
+        )
+
+    async def livez(_: web.Request) -> web.Response:
+        """Liveness: the event loop answers (judging runs off it, so a busy worker stays live)."""
+        return web.json_response({"live": True})
 
     async def alerts(_: web.Request) -> web.Response:
         return web.json_response({"alerts": list(reversed(runtime.recent_alerts[-50:]))})
@@ -43,6 +50,7 @@ async def start_web(runtime: Any, host: str, port: int) -> web.AppRunner:
 
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/livez", livez)
     app.router.add_get("/api/alerts", alerts)
     app.router.add_get("/api/summary", summary)
     app.router.add_get("/", index)

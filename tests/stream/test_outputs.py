@@ -27,7 +27,7 @@ def test_batched_outputs_are_all_acknowledged_keyed_and_on_the_default_partition
         sent[("out.a", f"big-{i}".encode())] = bytes([65 + i]) * (600 << 10)
 
     async def publish() -> None:
-        out = OutputProducer(broker.bootstrap, max_request_size=2 << 20)
+        out = OutputProducer(broker.bootstrap, max_record_bytes=1_000_000)
         await out.start()
         try:
             for (topic, key), value in sent.items():
@@ -62,7 +62,7 @@ def test_outputs_survive_a_broker_outage_and_are_sent_again_after_it() -> None:
     async def run() -> tuple[str, int]:
         out = OutputProducer(
             first.bootstrap,
-            max_request_size=1 << 20,
+            max_record_bytes=1_000_000,
             client_kwargs={"request_timeout_ms": 1500, "retry_backoff_ms": 100},
         )
         await out.start()
