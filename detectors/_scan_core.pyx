@@ -9,7 +9,7 @@ digit/letter boundaries, segment lookup, context windows, the best-per-start and
 string offsets (UTF-8 lead bytes counted instead of decoding gaps).
 """
 
-from libc.stdlib cimport malloc, realloc, free, qsort
+from libc.stdlib cimport calloc, malloc, realloc, free, qsort
 from libc.string cimport memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_KIND, PyUnicode_DATA, PyUnicode_READ, PyUnicode_GET_LENGTH, PyUnicode_1BYTE_KIND
@@ -125,6 +125,12 @@ cdef int _cmp_best(const void* a, const void* b) noexcept nogil:
     if (x.s - x.e) != (y.s - y.e):
         return ((x.s - x.e) > (y.s - y.e)) - ((x.s - x.e) < (y.s - y.e))
     return (x.order > y.order) - (x.order < y.order)
+
+
+cdef int _cmp_kw_start(const void* a, const void* b) noexcept nogil:
+    cdef int x = (<const int*>a)[1]
+    cdef int y = (<const int*>b)[1]
+    return (x > y) - (x < y)
 
 
 cdef int _cmp_start(const void* a, const void* b) noexcept nogil:
@@ -284,19 +290,30 @@ cdef class ScanCore:
         return i
 
     cdef bint _context(self, const int* kws, int n_kw, int det, int s, int e, int seg_start) noexcept:
+        """Whether a keyword of ``det`` sits in the window of [s, e). ``kws`` is sorted by start: only the hits
+        starting in [lo, hi] can qualify, found by binary search (a scan of every hit was quadratic in dense text)."""
         cdef int lo = s - self.window_before
         cdef int hi = e + self.window_after
-        cdef int i, ks, ke
+        cdef int i, ks, ke, a, b, mid
         if lo < seg_start:
             lo = seg_start
-        for i in range(n_kw):
+        a, b = 0, n_kw
+        while a < b:
+            mid = (a + b) // 2
+            if kws[3 * mid + 1] < lo:
+                a = mid + 1
+            else:
+                b = mid
+        for i in range(a, n_kw):
+            ks = kws[3 * i + 1]
+            if ks > hi:
+                break
             if not self.kw_det[kws[3 * i] * self.n_dets + det]:
                 continue
-            ks = kws[3 * i + 1]
             ke = kws[3 * i + 2]
             if lo <= ks and ke <= s + 1:
                 return True
-            if e <= ks + 1 and ks <= hi and ks >= e - 1:
+            if e <= ks + 1 and ks >= e - 1:
                 return True
         return False
 
@@ -313,6 +330,8 @@ cdef class ScanCore:
         cdef Best* best = NULL
         cdef int* seg_b = NULL
         cdef int* det_has_kw = NULL
+        cdef unsigned char* taken = NULL
+        cdef long long kk
         cdef double sc
         if self.db is None:
             return []
@@ -421,6 +440,8 @@ cdef class ScanCore:
                         n_cands += 1
             if n_cands == 0:
                 return []
+            if n_kw > 1:
+                qsort(kws, n_kw, 3 * sizeof(int), _cmp_kw_start)
             # byte offsets of segment starts
             n_segs = len(segs)
             seg_b = <int*>malloc(2 * n_segs * sizeof(int))
@@ -450,6 +471,7 @@ cdef class ScanCore:
             values = []
             checks = []
             claimed = {}
+            best_of = {}
             for i in range(n_cands):
                 d = cands[i].det
                 s = cands[i].s
@@ -488,13 +510,12 @@ cdef class ScanCore:
                 if score is None or score < self.thresholds[d]:
                     continue
                 sc = score
-                for j in range(n_best):
-                    if best[j].det == d and best[j].s == s:
-                        break
-                else:
-                    j = -1
+                # the best candidate per (detector, start): one dict lookup, not a scan of the kept ones
+                kk = (<long long>d << 32) | s
+                j = best_of.get(kk, -1)
                 if j < 0:
                     j = n_best
+                    best_of[kk] = j
                     best[j].order = n_best
                     best[j].slot = len(values)
                     values.append(value)
@@ -512,17 +533,23 @@ cdef class ScanCore:
             qsort(best, n_best, sizeof(Best), _cmp_best)
             n_kept = 0
             norms = [None] * len(values)
+            # overlap with the spans kept so far, as a byte map (the kept spans are disjoint): linear, where
+            # comparing with every kept span was quadratic in the findings of one text
+            taken = <unsigned char*>calloc(n + 1, 1)
+            if taken == NULL:
+                raise MemoryError()
             for i in range(n_best):
                 s = best[i].s
                 e = best[i].e
-                for j in range(n_kept):
-                    if s < best[j].e and best[j].s < e:
+                for k in range(s, e):
+                    if taken[k]:
                         break
                 else:
                     norm = self.normalizers[best[i].det](values[best[i].slot])
                     if norm in allow:
                         continue
                     norms[best[i].slot] = norm
+                    memset(&taken[s], 1, e - s)
                     best[n_kept] = best[i]
                     n_kept += 1
             qsort(best, n_kept, sizeof(Best), _cmp_start)
@@ -549,6 +576,7 @@ cdef class ScanCore:
             free(cands)
             free(best)
             free(seg_b)
+            free(taken)
 
     cdef object _finding(self, int d, tuple seg, int s, double score, object check, bint ctx, str value,
                          str norm):

@@ -14,6 +14,7 @@ Pipeline per text (or per flattened record):
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import warnings
@@ -284,6 +285,8 @@ class Scanner:
                     )
         if not cands:
             return []
+        for lst in kw_hits.values():
+            lst.sort()
         # byte offsets of segment starts, for clipping context windows and mapping fields
         if ascii_only:
             seg_bytes = [(a, b) for a, b, _ in segs]
@@ -335,16 +338,16 @@ class Scanner:
         if not best:
             return []
         ranked = sorted(best.values(), key=lambda t: (prio[t[1]], -t[0], t[2] - t[3]))
-        taken: list[tuple[int, int]] = []
+        taken = bytearray(n + 1)  # bytes of the spans kept so far (disjoint): an overlap test per span, not per pair
         kept = []
         for item in ranked:
             s, e = item[2], item[3]
-            if any(s < te and ts < e for ts, te in taken):
+            if any(taken[s:e]):
                 continue
             norm = dets[item[1]].normalize(item[6])
             if norm in allow:
                 continue
-            taken.append((s, e))
+            taken[s:e] = b"\x01" * (e - s)
             kept.append((item, norm))
         # string offsets: walk the kept (disjoint) spans in byte order, decoding only the gaps between them
         kept.sort(key=lambda k: k[0][2])
@@ -434,13 +437,17 @@ def _segment_of(seg_bytes: list[tuple[int, int]], pos: int) -> int:
 
 
 def _has_context(kws: list[tuple[int, int]] | None, s: int, e: int, seg_start: int, before: int, after: int) -> bool:
+    """Whether a keyword hit (``kws``: sorted by start) sits in the window of [s, e): only hits starting in
+    [lo, hi] can, found by bisection."""
     if not kws:
         return False
     lo = max(seg_start, s - before)
     hi = e + after
-    for ks, ke in kws:
+    for ks, ke in kws[bisect.bisect_left(kws, (lo, -1)) :]:
+        if ks > hi:
+            break
         if lo <= ks and ke <= s + 1:
             return True
-        if e <= ks + 1 and ks <= hi and ks >= e - 1:
+        if e <= ks + 1 and ks >= e - 1:
             return True
     return False
