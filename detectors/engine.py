@@ -37,6 +37,8 @@ except ImportError:  # pragma: no cover - a build without the compiled core runs
 
 logger = logging.getLogger(__name__)
 
+#: leaves per call into the hot path for big payloads (about 200 KB of text for export rows)
+CHUNK_LEAVES = 4096
 _DIGITS = frozenset(b"0123456789")
 _ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _MASKS = frozenset(b"*#")
@@ -174,14 +176,30 @@ class Scanner:
     ) -> list[Finding]:
         """Pattern (and, if enabled, gated NER) findings in a nested JSON-like object.
 
-        ``leaves`` may pass ``flatten_leaves(obj)`` when the caller needs them too.
+        ``leaves`` may pass ``flatten_leaves(obj)`` when the caller needs them too. A payload of more than
+        ``CHUNK_LEAVES`` leaves is scanned a chunk of leaves at a time (findings never span two leaves, so the
+        result is the same): each call into the compiled core stays short, and a big export never holds the
+        interpreter for long.
         """
+        if leaves is None:
+            leaves = flatten_leaves(obj)
+        if len(leaves) <= CHUNK_LEAVES:
+            found = self._scan_leaves(leaves)
+        else:
+            found = []
+            for i in range(0, len(leaves), CHUNK_LEAVES):
+                found += self._scan_leaves(leaves[i : i + CHUNK_LEAVES])
+            found.sort(key=_field_start)
+        if self._use_ner(ner) and leaves:
+            found = self.ner.augment_leaves(leaves, found, self)
+        return found
+
+    def _scan_leaves(self, leaves: list[tuple[str, str]]) -> list[Finding]:
+        """Pattern findings of ``leaves`` laid out as one text of ``path: value`` segments."""
         parts: list[str] = []
         segs: list[tuple[int, int, str | None]] = []
         byte_segs: list[tuple[int, int]] = []
         pos = bpos = 0
-        if leaves is None:
-            leaves = flatten_leaves(obj)
         for path, value in leaves:
             head = f"{path}: "
             hlen = len(head)
@@ -191,10 +209,7 @@ class Scanner:
             parts += (head, value, "\n")
             pos += hlen + len(value) + 1
             bpos += hb + (len(value) if value.isascii() else len(value.encode())) + 1
-        found = self._scan_segments("".join(parts), segs, byte_segs=byte_segs) if parts else []
-        if self._use_ner(ner) and leaves:
-            found = self.ner.augment_leaves(leaves, found, self)
-        return found
+        return self._scan_segments("".join(parts), segs, byte_segs=byte_segs) if parts else []
 
     def _use_ner(self, ner: bool | None) -> bool:
         return self.ner is not None and (self.config.ner if ner is None else ner)
@@ -421,6 +436,10 @@ def _anchor_start(padded: bytes, end: int, anchor: tuple[str, str]) -> int:
     while i > 0 and padded[i - 1] in cls:
         i -= 1
     return i
+
+
+def _field_start(f: Finding) -> tuple[str, int]:
+    return (f.field or "", f.start)
 
 
 def _segment_of(seg_bytes: list[tuple[int, int]], pos: int) -> int:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+csv.field_size_limit(min(sys.maxsize, 1 << 30))  # a long free-text field is data, not an error
 
 
 @dataclass
@@ -63,6 +66,12 @@ def iter_records(name: str, raw: bytes, errors: list[str]) -> Iterator[Record]:
             except json.JSONDecodeError as exc:
                 errors.append(f"{name}:{n}: malformed JSON ({exc.msg} at column {exc.colno})")
                 continue
+            except RecursionError:
+                errors.append(f"{name}:{n}: JSON nested too deep to parse")
+                continue
+            except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+                errors.append(f"{name}:{n}: unreadable JSON ({str(exc).split(':')[0][:80]})")
+                continue
             if isinstance(obj, dict) and ("text" in obj or "payload" in obj):
                 if "text" in obj and not isinstance(obj["text"], str):
                     errors.append(f'{name}:{n}: "text" must be a string')
@@ -75,13 +84,28 @@ def iter_records(name: str, raw: bytes, errors: list[str]) -> Iterator[Record]:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{name}:{exc.lineno}: malformed JSON ({exc.msg})") from None
+        except RecursionError:
+            raise InputError(f"{name}:1: JSON nested too deep to parse") from None
+        except ValueError as exc:
+            raise InputError(f"{name}:1: unreadable JSON ({str(exc).splitlines()[0][:80]})") from None
         for i, item in enumerate(obj if isinstance(obj, list) else [obj], 1):
             yield Record(name, i, item.get("id", i) if isinstance(item, dict) else i, item)
     elif kind == "csv":
         reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames:
-            raise InputError(f"{name}: CSV without a header line")
-        for row in reader:
+        try:
+            if not reader.fieldnames:
+                raise InputError(f"{name}: CSV without a header line")
+        except csv.Error as exc:
+            raise InputError(f"{name}:1: unreadable CSV header ({exc})") from None
+        rows = iter(reader)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                errors.append(f"{name}:{reader.line_num}: unreadable CSV ({exc}); the rest of the file is skipped")
+                break
             n = reader.line_num
             if None in row:
                 errors.append(f"{name}:{n}: more fields than the header")

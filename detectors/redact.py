@@ -113,6 +113,7 @@ _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 #: runs of identifier characters; a run holding 4+ digits is masked whole in excerpts
 _ID_RUN = re.compile(r"[0-9A-Za-z\ufffd*#+\-_.@]+")
 _DIGIT = re.compile(r"[0-9]")
+_LONG_DIGITS = re.compile(r"[0-9]{11}")
 
 
 def printable(text: str) -> str:
@@ -121,10 +122,10 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def mask_excerpt(scanner: Any, text: str, limit: int) -> str:
+def mask_excerpt(scanner: Any, text: str, limit: int, *, min_digits: int = 4) -> str:
     """A human-readable excerpt of untrusted text that holds no personal value: JSON ``\\uXXXX`` escapes decoded and
     full-width forms folded first (so an escaped or full-width ID is seen), every finding replaced by its masked
-    preview, then every run of identifier characters that still holds 4 or more digits (an ID cut short, split by
+    preview, then every run of identifier characters that still holds ``min_digits`` or more digits (an ID cut short, split by
     an invalid byte, or not recognised) masked whole, and every e-mail-like run masked; only then cut to ``limit``
     characters, so a cut never leaves a recoverable prefix; controls escaped last."""
     from detectors.normalize import fold
@@ -132,7 +133,9 @@ def mask_excerpt(scanner: Any, text: str, limit: int) -> str:
     text = fold(_JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text))
     text = redact_text(scanner, text)
     text = _ID_RUN.sub(
-        lambda m: MASK * len(m.group()) if "@" in m.group() or len(_DIGIT.findall(m.group())) >= 4 else m.group(),
+        lambda m: (
+            MASK * len(m.group()) if "@" in m.group() or len(_DIGIT.findall(m.group())) >= min_digits else m.group()
+        ),
         text,
     )
     return printable(text[:limit])
@@ -142,8 +145,15 @@ def safe_ref(scanner: Any, value: str) -> str:
     """An identifier from the input (transfer id, recipient id, Kafka key) as outputs and state may hold it: the
     value itself when it holds no personal information and no control characters, else its masked form plus a keyed
     HMAC prefix (``t-110***********21#3f2a9c1b7d04``): stable across workers that share the key, unique, and
-    never the raw value."""
-    if not _UNPRINTABLE.search(value) and not scanner.scan(value, min_score=0.3, ner=False):
+    never the raw value. A run of 11 or more digits counts as personal information even where no detector
+    claims it (an ID glued to other characters: ``11010519491231002X0``)."""
+    from detectors.normalize import fold
+
+    if (
+        not _UNPRINTABLE.search(value)
+        and not _LONG_DIGITS.search(fold(value))
+        and not scanner.scan(value, min_score=0.3, ner=False)
+    ):
         return value
     masked = mask_excerpt(scanner, value, 64)
     return f"{masked}#{scanner.hmac_of('ref', value)[:12]}"

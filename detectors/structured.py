@@ -7,6 +7,7 @@ a whole record.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 #: Paths are written out in full down to this depth; deeper leaves are still scanned (iteratively, at any depth),
@@ -16,6 +17,22 @@ MAX_PATH_DEPTH = 64
 #: a key longer than this is cut in paths (the leaf's value is still scanned whole)
 MAX_KEY_CHARS = 128
 ELLIPSIS = "\u2026"
+
+
+_DATA_KEY = re.compile(r"[0-9０-９]{5}|@")
+_key_kinds: dict[str, bool] = {}
+
+
+def _value_like(key: str) -> bool:
+    """Whether a dict key looks like data rather than a field name (five digits in a row, or an e-mail ``@``):
+    such a key is scanned as a value and replaced in paths by ``<keyN>`` (its position), so paths, which outputs
+    carry, never hold it."""
+    kind = _key_kinds.get(key)
+    if kind is None:
+        kind = _DATA_KEY.search(key) is not None
+        if len(_key_kinds) < 100_000:
+            _key_kinds[key] = kind
+    return kind
 
 
 def leaves(obj: Any, path: str = "", depth: int = 0) -> list[tuple[str, str]]:
@@ -36,8 +53,13 @@ def leaves(obj: Any, path: str = "", depth: int = 0) -> list[tuple[str, str]]:
             if d >= MAX_PATH_DEPTH:
                 _deep(o, p, add)
                 return
-            for k, v in o.items():
+            for i, (k, v) in enumerate(o.items()):
                 k = str(k)
+                if _value_like(k):  # a key that is itself data (a map keyed by phone or ID number)
+                    name = f"{p}.<key{i}>" if p else f"<key{i}>"
+                    add((name, k))  # scanned as a value; the path never carries it
+                    walk(v, name, d + 1)
+                    continue
                 if len(k) > MAX_KEY_CHARS:
                     k = k[:MAX_KEY_CHARS] + ELLIPSIS
                 walk(v, f"{p}.{k}" if p else k, d + 1)
@@ -67,8 +89,12 @@ def _deep(obj: Any, anchor: str, add: Any) -> None:
         o, chain, index, key = stack.pop()
         if isinstance(o, dict):
             items = []
-            for k, v in o.items():
+            for j, (k, v) in enumerate(o.items()):
                 k = str(k)
+                if _value_like(k):
+                    add((f"{anchor}{ELLIPSIS}<{chain}>{index}.<key{j}>", k))
+                    items.append((v, chain, index, f".<key{j}>"))
+                    continue
                 items.append((v, chain, index, "." + (k[:MAX_KEY_CHARS] + ELLIPSIS if len(k) > MAX_KEY_CHARS else k)))
             stack.extend(reversed(items))
         elif isinstance(o, (list, tuple)):

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 PROBE_INTERVAL_S = 2.0
 PROBE_TIMEOUT_S = 3.0
-STALE_AFTER_S = 15.0
+STALE_AFTER_S = 10.0
 LOOP_TICK_S = 0.1
 
 

@@ -166,7 +166,7 @@ class PiplwatchMetrics:
             ),
             kafka_up=Gauge(
                 "piplwatch_kafka_up",
-                "1 while a broker answered within the last 15 s (probe or produce)",
+                "1 while a broker answered within the last 10 s (probe or produce)",
                 registry=registry,
             ),
             kafka_last_contact=Gauge(
@@ -227,9 +227,9 @@ class PiplwatchMetrics:
             self.cbdt_tier.labels(sensitivity, tier).set(constants[name])
         self.cbdt_warning_ratio.set(constants["cbdt_warning_ratio"])
 
-    def record(self, out: Judged, timestamp: float) -> None:
+    def record(self, out: Judged, timestamp: float, finding_counts: Mapping[tuple[str, str, str], int]) -> None:
         """Account one judged transfer whose outputs the broker acknowledged (``timestamp``: its input's Kafka
-        timestamp, for the latency histogram)."""
+        timestamp, for the latency histogram; ``finding_counts``: ``out.finding_counts()``, computed off the loop)."""
         t, facts = out.transfer, out.facts
         v = out.verdict["verdict"]
         now = time.time()
@@ -238,8 +238,8 @@ class PiplwatchMetrics:
         self.detection_seconds.observe(out.detection_seconds)
         self.latency_seconds.observe(max(0.0, now - timestamp))
         self.last_processed.set(now)
-        for f in out.findings:
-            self.child(self.findings, f.entity_type, f.category, f.sensitivity).inc()
+        for (entity, category, sensitivity), n in finding_counts.items():
+            self.child(self.findings, entity, category, sensitivity).inc(n)
         subj = out.verdict["subjects"]
         self.child(self.subjects, v, "uncovered").inc(subj["uncovered"])
         self.child(self.subjects, v, "covered").inc(max(0, subj["total"] - subj["uncovered"]))

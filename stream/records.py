@@ -71,7 +71,7 @@ def parse_json(raw: bytes, *, max_bytes: int) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        if "recursion" in str(exc):  # orjson stops at 1024 levels
+        if "depth limit" in str(exc) or "recursion" in str(exc):  # orjson stops at 1024 levels
             raise BadInput("too_deep", "JSON nested deeper than 1024 levels") from None
         raise BadInput("malformed_json", f"malformed JSON: {str(exc).splitlines()[0][:120]}") from None
 

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import secrets
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 #: How often the worker drops expired done markers and counter sets from its store (``StateStore.prune``).
 PRUNE_INTERVAL_S = 600.0
 RECENT_ALERTS = 200
+SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Published:
     judged: Judged
     digest: bytes  # of the message value: a redelivery of the same message is recognised by it
     timestamp: float  # the input message's Kafka timestamp (seconds)
+    finding_counts: dict[tuple[str, str, str], int]  # for the findings metric
 
 
 @dataclass
@@ -122,6 +125,9 @@ class Runtime:
         from stream.web.server import start_web
 
         install_log_rate_limit()
+        # the judging thread is CPU-bound: hand the interpreter back to the event loop every millisecond (5 by
+        # default) so /metrics, /healthz and the Kafka clients wait less behind a big export
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._tasks.append(asyncio.create_task(self.loop_monitor.run()))
         await self.materializer.start()
         await self.outputs.start()
@@ -181,10 +187,6 @@ class Runtime:
         await self.materializer.wait_synced(max(e.message.timestamp for e in events) * 1000)
         loop = asyncio.get_running_loop()
         items = await loop.run_in_executor(self._judging, self._judge_batch, events)
-        # counter updates, published with the verdicts: the other workers add them to theirs
-        changes = (c for item in items if isinstance(item, Published) for c in item.judged.counter_changes)
-        for rec in counter_records(changes, self.worker_id, max_bytes=self.settings.max_output_bytes):
-            self.outputs.add(self.settings.topics.counters, rec["set"].encode(), dumps(rec))
         await self._publish()
         for item in items:
             if isinstance(item, Published):
@@ -196,12 +198,17 @@ class Runtime:
                 self.summary.dead_letter()
 
     def _judge_batch(self, events: list[Any]) -> list[BatchItem]:
-        """Judge every event of a batch and queue its outputs (on the judging thread)."""
+        """Judge every event of a batch and queue its outputs, the batch's counter updates included (on the judging
+        thread: everything that grows with the size of a transfer stays off the event loop)."""
         items = []
         for event in events:
             item = self._judge_one(event)
             if item is not None:
                 items.append(item)
+        # counter updates, published with the verdicts: the other workers add them to theirs
+        changes = (c for item in items if isinstance(item, Published) for c in item.judged.counter_changes)
+        for rec in counter_records(changes, self.worker_id, max_bytes=self.settings.max_output_bytes):
+            self.outputs.add(self.settings.topics.counters, rec["set"].encode(), dumps(rec))
         return items
 
     async def _publish(self) -> None:
@@ -283,14 +290,14 @@ class Runtime:
             return dead
         for topic, k, v in records:
             self.outputs.add(topic, k, v)
-        return Published(out, digest, msg.timestamp)
+        return Published(out, digest, msg.timestamp, out.finding_counts())
 
     def _after_ack(self, item: Published) -> None:
         """Record a judged transfer whose outputs the broker acknowledged: done-marker, metrics, summary, alerts."""
         out = item.judged
         if not self._stopping:
             self.state.mark_done(out.transfer.transfer_id, item.digest)
-        self.metrics.record(out, item.timestamp)
+        self.metrics.record(out, item.timestamp, item.finding_counts)
         self.summary.record(out.verdict, out.transfer.recipient_name, out.facts, out.alerts)
         for a in out.alerts:
             self.recent_alerts.append(a)

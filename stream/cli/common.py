@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 from typing import Any
@@ -18,6 +19,8 @@ def bounded(cast: type, lo: float | None = None, hi: float | None = None, what: 
             v = cast(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if isinstance(v, float) and not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
         if (lo is not None and v < lo) or (hi is not None and v > hi):
             rng = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
             raise argparse.ArgumentTypeError(f"must be {rng}: {text}")

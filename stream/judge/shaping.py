@@ -135,7 +135,8 @@ def dead_letter_record(
     return {
         "schema": DLQ_SCHEMA,
         "reason": reason,
-        "error": mask_excerpt(scanner, error, 400),
+        # our own message, quoting at most a short piece of the input: numbers short of an identifier's length stay
+        "error": mask_excerpt(scanner, error, 400, min_digits=11),
         "source": source or {},
         "key": safe_ref(scanner, key.decode("utf-8", errors="replace")[:MAX_FIELD_CHARS]) if key else None,
         "size": len(raw),

@@ -126,7 +126,9 @@ def _unit_of(groups: dict[str, Unit], path: str) -> Unit:
 
 
 def _group(path: str) -> str:
-    i = path.rfind("]")
+    """The record a leaf belongs to: its path up to the last list index, or the last data key (``<keyN>``: a map
+    keyed by phone number or user id holds one record per key)."""
+    i = max(path.rfind("]"), path.rfind(">"))
     return path[: i + 1] if i >= 0 else ""
 
 
