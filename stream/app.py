@@ -43,19 +43,13 @@ def _bound_fetch_wait(ms: int) -> None:
 def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
     """Build the Faust app for ``settings``."""
     _bound_fetch_wait(FETCH_MAX_WAIT_MS)
-    credentials: Any = None
-    if settings.sasl_mechanism:
-        credentials = faust.SASLCredentials(
-            username=settings.sasl_username, password=settings.sasl_password, mechanism=settings.sasl_mechanism
-        )
-    elif settings.ssl_cafile:
-        import ssl
-
-        credentials = ssl.create_default_context(cafile=settings.ssl_cafile)
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
-        broker_credentials=credentials,
+        broker_credentials=settings.faust_credentials(),
+        # Faust's data dir defaults to ./<app id>-data: under the state dir, the only path a worker writes (the image
+        # runs as a non-root user on a read-only root filesystem)
+        datadir=str(settings.state_dir / "faust"),
         store="memory://",
         broker_session_timeout=6,
         broker_heartbeat_interval=2,
@@ -110,9 +104,10 @@ def run_app(app: faust.App, *, loglevel: str = "warning") -> int:
 
 def run_worker(settings: Settings, *, loglevel: str = "warning") -> int:
     """Create the topics if missing, then run a worker until stopped."""
-    from stream.topics import ensure_topics
+    from stream.topics import check_for_worker, ensure_topics
 
     ensure_topics(settings)
+    check_for_worker(settings)
     app, _ = create_app(settings)
     return run_app(app, loglevel=loglevel)
 

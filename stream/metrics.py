@@ -13,7 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+)
+from prometheus_client.registry import REGISTRY
 
 from detectors.registry import entity_names
 from detectors.taxonomy import classify
@@ -59,6 +69,7 @@ class PiplwatchMetrics:
     cbdt_tier: Gauge
     cbdt_warning_ratio: Gauge
     model_info: Gauge
+    build_info: Info
     publish_retries: Counter
     retractions: Counter
     state_catchup_stalls: Counter
@@ -158,6 +169,9 @@ class PiplwatchMetrics:
                 "Share of a cross-border tier from which TA-21 warns (from the rules file)",
                 registry=registry,
             ),
+            build_info=Info(
+                "piplwatch_build", "The piplwatch version and Python running this worker", registry=registry
+            ),
             model_info=Gauge("piplwatch_model_info", "The NER model in use", ["model", "version"], registry=registry),
             state_catchup_stalls=Counter(
                 "piplwatch_state_catchup_stalls_total",
@@ -192,6 +206,18 @@ class PiplwatchMetrics:
             ),
             _recipients=set(),
         )
+        import platform
+
+        from stream import __version__
+
+        m.build_info.info({"version": __version__, "python": platform.python_version()})
+        if registry is not None and registry is not REGISTRY:
+            # process (CPU, memory, file descriptors, start time), platform and GC metrics, as on the default registry
+            for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+                try:
+                    registry.register(collector)
+                except ValueError:  # already registered on this registry
+                    pass
         for ch in CHANNELS:
             for v in VERDICTS:
                 m.transfers.labels(ch, v)

@@ -132,7 +132,7 @@ class Runtime:
         await self.materializer.start()
         await self.outputs.start()
         self._tasks.append(asyncio.create_task(self.health.probe(self.outputs.client)))
-        self._web = await start_web(self, self.settings.web_bind, self.settings.web_port)
+        self._web = await start_web(self, self.settings.web_bind, self.settings.web_port, self.settings.web_auth_file)
         self.started.set()
         await self.materializer.ready.wait()
         self.metrics.state_ready.set(1)

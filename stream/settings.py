@@ -1,10 +1,77 @@
-"""Environment-driven settings of a worker (CLI flags override the environment)."""
+"""Environment-driven settings of a worker (CLI flags override the environment).
+
+Every variable a worker reads is listed in ``ENVIRONMENT`` (``piplwatch worker --help`` prints it). ``Settings``
+parses them once; ``Settings.validate()`` checks every local file and value before anything contacts Kafka, so a
+missing key file is one line at once, not a bare ``[Errno 2]`` after a 30 s wait.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
+
+from stream.security import KafkaSecurity, SettingsError
+
+#: (variable, what it sets): the environment a worker reads
+ENVIRONMENT = (
+    ("PIPLWATCH_BROKER", "Kafka bootstrap, kafka://HOST:PORT[,HOST:PORT]"),
+    ("PIPLWATCH_SECURITY_PROTOCOL", "PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL"),
+    ("PIPLWATCH_SSL_CAFILE", "CA bundle that signed the brokers' certificates (default: the system's)"),
+    ("PIPLWATCH_SSL_CERTFILE", "client certificate for mutual TLS (PEM; may hold the key too)"),
+    ("PIPLWATCH_SSL_KEYFILE", "client key for mutual TLS (PEM)"),
+    ("PIPLWATCH_SASL_MECHANISM", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    ("PIPLWATCH_SASL_USERNAME", "SASL user"),
+    ("PIPLWATCH_SASL_PASSWORD_FILE", "file holding the SASL password (a mounted secret; preferred)"),
+    ("PIPLWATCH_SASL_PASSWORD", "the SASL password itself (when no file)"),
+    ("PIPLWATCH_HMAC_KEY_FILE", "the keyed-HMAC key, the same on every worker (required)"),
+    ("PIPLWATCH_STATE_DIR", "local RocksDB state and Faust's data dir (the only path a worker writes)"),
+    ("PIPLWATCH_PARTITIONS", "partitions of topics the worker creates (default 4)"),
+    ("PIPLWATCH_REPLICATION_FACTOR", "replication of topics the worker creates (default: min(3, brokers))"),
+    ("PIPLWATCH_WEB_BIND", "address of /metrics, /healthz, /livez and the dashboard (default 127.0.0.1)"),
+    ("PIPLWATCH_WEB_PORT", "their port (default 9464)"),
+    ("PIPLWATCH_WEB_AUTH_FILE", "'user:password' or a bearer token for the dashboard and API (required off loopback)"),
+    ("PIPLWATCH_NER", "0 to switch the NER stage off"),
+    ("PIPLWATCH_DETECTOR_CONFIG", "detector config file (TOML or YAML)"),
+    ("PIPLWATCH_MAX_MESSAGE_BYTES", "largest transfer judged (default 8 MiB; larger ones are dead-lettered)"),
+    ("PIPLWATCH_MAX_OUTPUT_BYTES", "largest record produced (default 1,000,000: under Kafka's max.message.bytes)"),
+    ("PIPLWATCH_MAX_RECORD_COUNT", "largest record_count accepted (default 10,000,000)"),
+    ("PIPLWATCH_REBUILD_STATE", "1 to read consents and agreements from the beginning at start"),
+    ("PIPLWATCH_ALLOW_DELETING_TOPICS", "1 to run on consents/agreements topics whose retention deletes records"),
+    ("PIPLWATCH_APP_ID", "Faust app id and consumer group (default piplwatch)"),
+)
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    v = os.environ.get(name)
+    return v if v not in (None, "") else default
+
+
+def _env_int(name: str, default: int, lo: int = 0) -> int:
+    text = _env(name)
+    if text is None:
+        return default
+    try:
+        v = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {text!r}") from None
+    if v < lo:
+        raise SettingsError(f"{name} must be at least {lo}, not {v}")
+    return v
+
+
+def _env_flag(name: str, default: bool = False) -> bool:
+    text = _env(name)
+    if text is None:
+        return default
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, not {text!r}")
 
 
 @dataclass(frozen=True)
@@ -28,29 +95,37 @@ class Topics:
 class Settings:
     """Everything a worker needs to run."""
 
-    broker: str = field(default_factory=lambda: os.environ.get("PIPLWATCH_BROKER", "kafka://127.0.0.1:9092"))
-    app_id: str = field(default_factory=lambda: os.environ.get("PIPLWATCH_APP_ID", "piplwatch"))
-    partitions: int = field(default_factory=lambda: int(os.environ.get("PIPLWATCH_PARTITIONS", "4")))
-    state_dir: Path = field(default_factory=lambda: Path(os.environ.get("PIPLWATCH_STATE_DIR", ".piplwatch/state")))
-    web_bind: str = field(default_factory=lambda: os.environ.get("PIPLWATCH_WEB_BIND", "127.0.0.1"))
-    web_port: int = field(default_factory=lambda: int(os.environ.get("PIPLWATCH_WEB_PORT", "9464")))
-    hmac_key_file: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_HMAC_KEY_FILE"))
-    max_message_bytes: int = field(
-        default_factory=lambda: int(os.environ.get("PIPLWATCH_MAX_MESSAGE_BYTES", str(8 << 20)))
+    broker: str = field(default_factory=lambda: _env("PIPLWATCH_BROKER", "kafka://127.0.0.1:9092") or "")
+    app_id: str = field(default_factory=lambda: _env("PIPLWATCH_APP_ID", "piplwatch") or "piplwatch")
+    partitions: int = field(default_factory=lambda: _env_int("PIPLWATCH_PARTITIONS", 4, 1))
+    #: None: min(3, the number of brokers) when a worker creates a topic
+    replication_factor: int | None = field(
+        default_factory=lambda: _env_int("PIPLWATCH_REPLICATION_FACTOR", 0, 0) or None
     )
+    state_dir: Path = field(default_factory=lambda: Path(_env("PIPLWATCH_STATE_DIR", ".piplwatch/state") or "."))
+    web_bind: str = field(default_factory=lambda: _env("PIPLWATCH_WEB_BIND", "127.0.0.1") or "127.0.0.1")
+    web_port: int = field(default_factory=lambda: _env_int("PIPLWATCH_WEB_PORT", 9464, 1))
+    web_auth_file: str | None = field(default_factory=lambda: _env("PIPLWATCH_WEB_AUTH_FILE"))
+    hmac_key_file: str | None = field(default_factory=lambda: _env("PIPLWATCH_HMAC_KEY_FILE"))
+    max_message_bytes: int = field(default_factory=lambda: _env_int("PIPLWATCH_MAX_MESSAGE_BYTES", 8 << 20, 1024))
     #: the largest record piplwatch produces (verdicts, alerts, dead letters, counter updates): keep it under the
     #: brokers' and topics' max.message.bytes (Apache Kafka's default is 1,048,588)
-    max_output_bytes: int = field(default_factory=lambda: int(os.environ.get("PIPLWATCH_MAX_OUTPUT_BYTES", "1000000")))
+    max_output_bytes: int = field(default_factory=lambda: _env_int("PIPLWATCH_MAX_OUTPUT_BYTES", 1_000_000, 16_384))
     #: transfers declaring more records than this are dead-lettered (record_count_too_large)
-    max_record_count: int = field(default_factory=lambda: int(os.environ.get("PIPLWATCH_MAX_RECORD_COUNT", "10000000")))
-    ner: bool = field(default_factory=lambda: os.environ.get("PIPLWATCH_NER", "1") != "0")
-    detector_config: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_DETECTOR_CONFIG"))
-    security_protocol: str = field(default_factory=lambda: os.environ.get("PIPLWATCH_SECURITY_PROTOCOL", "PLAINTEXT"))
-    sasl_mechanism: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_SASL_MECHANISM"))
-    sasl_username: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_SASL_USERNAME"))
-    sasl_password: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_SASL_PASSWORD"))
-    ssl_cafile: str | None = field(default_factory=lambda: os.environ.get("PIPLWATCH_SSL_CAFILE"))
-    rebuild_state: bool = field(default_factory=lambda: os.environ.get("PIPLWATCH_REBUILD_STATE", "0") == "1")
+    max_record_count: int = field(default_factory=lambda: _env_int("PIPLWATCH_MAX_RECORD_COUNT", 10_000_000, 1))
+    ner: bool = field(default_factory=lambda: _env_flag("PIPLWATCH_NER", True))
+    detector_config: str | None = field(default_factory=lambda: _env("PIPLWATCH_DETECTOR_CONFIG"))
+    security_protocol: str = field(default_factory=lambda: _env("PIPLWATCH_SECURITY_PROTOCOL", "PLAINTEXT") or "")
+    sasl_mechanism: str | None = field(default_factory=lambda: _env("PIPLWATCH_SASL_MECHANISM"))
+    sasl_username: str | None = field(default_factory=lambda: _env("PIPLWATCH_SASL_USERNAME"))
+    sasl_password: str | None = field(default_factory=lambda: _env("PIPLWATCH_SASL_PASSWORD"), repr=False)
+    sasl_password_file: str | None = field(default_factory=lambda: _env("PIPLWATCH_SASL_PASSWORD_FILE"))
+    ssl_cafile: str | None = field(default_factory=lambda: _env("PIPLWATCH_SSL_CAFILE"))
+    ssl_certfile: str | None = field(default_factory=lambda: _env("PIPLWATCH_SSL_CERTFILE"))
+    ssl_keyfile: str | None = field(default_factory=lambda: _env("PIPLWATCH_SSL_KEYFILE"))
+    rebuild_state: bool = field(default_factory=lambda: _env_flag("PIPLWATCH_REBUILD_STATE"))
+    #: run even when the consents or agreements topic deletes records by time or size (not recommended)
+    allow_deleting_topics: bool = field(default_factory=lambda: _env_flag("PIPLWATCH_ALLOW_DELETING_TOPICS"))
     print_alerts: bool = False
     topics: Topics = field(default_factory=Topics)
 
@@ -59,30 +134,85 @@ class Settings:
         """``host:port[,host:port]`` for plain Kafka clients."""
         return ",".join(u.split("://", 1)[-1] for u in self.broker.split(","))
 
+    @cached_property
+    def security(self) -> KafkaSecurity:
+        """How every client reaches the brokers (the password read from its file when one is given)."""
+        password = self.sasl_password
+        if self.sasl_password_file:
+            try:
+                password = Path(self.sasl_password_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(f"SASL password file {self.sasl_password_file}: {exc.strerror}") from None
+        return KafkaSecurity(
+            protocol=self.security_protocol,
+            cafile=self.ssl_cafile,
+            certfile=self.ssl_certfile,
+            keyfile=self.ssl_keyfile,
+            sasl_mechanism=self.sasl_mechanism,
+            sasl_username=self.sasl_username,
+            sasl_password=password,
+        )
+
+    @cached_property
+    def ssl_context(self) -> Any:
+        """One TLS context shared by every client of this process (None without TLS)."""
+        return self.security.ssl_context()
+
+    def faust_credentials(self) -> Any:
+        return self.security.faust_credentials(self.ssl_context)
+
     def kafka_python_kwargs(self) -> dict:
         """TLS/SASL options for kafka-python clients."""
-        kw: dict = {"security_protocol": self.security_protocol}
-        if self.sasl_mechanism:
-            kw.update(
-                sasl_mechanism=self.sasl_mechanism,
-                sasl_plain_username=self.sasl_username,
-                sasl_plain_password=self.sasl_password,
-            )
-        if self.ssl_cafile:
-            kw["ssl_cafile"] = self.ssl_cafile
-        return kw
+        return self.security.kafka_python_kwargs(self.ssl_context)
 
     def aiokafka_kwargs(self) -> dict:
-        """TLS/SASL options for aiokafka clients (the materializer)."""
-        kw: dict = {"security_protocol": self.security_protocol}
-        if self.sasl_mechanism:
-            kw.update(
-                sasl_mechanism=self.sasl_mechanism,
-                sasl_plain_username=self.sasl_username,
-                sasl_plain_password=self.sasl_password,
-            )
-        if self.ssl_cafile:
-            import ssl
+        """TLS/SASL options for aiokafka clients (the materializer, the output producer, the health probe)."""
+        return self.security.aiokafka_kwargs(self.ssl_context)
 
-            kw["ssl_context"] = ssl.create_default_context(cafile=self.ssl_cafile)
-        return kw
+    @property
+    def web_on_loopback(self) -> bool:
+        try:
+            return ipaddress.ip_address(self.web_bind).is_loopback
+        except ValueError:
+            return self.web_bind == "localhost"
+
+    def validate(self, *, need_key: bool = True) -> None:
+        """Check every local setting and file before anything contacts Kafka; ``SettingsError`` in one line."""
+        from detectors.redact import load_hmac_key
+
+        if not self.broker or "://" not in self.broker:
+            raise SettingsError(f"broker must be kafka://HOST:PORT, not {self.broker!r}")
+        self.security.check()
+        if need_key:
+            if not self.hmac_key_file and not _env("PIPLWATCH_HMAC_KEY"):
+                raise SettingsError(
+                    "set --hmac-key-file or PIPLWATCH_HMAC_KEY_FILE (consents are joined through a keyed HMAC; every "
+                    "worker needs the same key)"
+                )
+            try:
+                load_hmac_key(self.hmac_key_file)
+            except (OSError, ValueError) as exc:
+                raise SettingsError(f"HMAC key: {getattr(exc, 'strerror', None) or exc}") from None
+        if self.detector_config:
+            from detectors import ConfigError, DetectorConfig
+
+            try:
+                DetectorConfig.load(self.detector_config)
+            except (OSError, ConfigError) as exc:
+                raise SettingsError(f"detector config {self.detector_config}: {exc}") from None
+        if not self.web_on_loopback:
+            if not self.web_auth_file:
+                raise SettingsError(
+                    f"the web endpoint binds {self.web_bind}, beyond loopback: set PIPLWATCH_WEB_AUTH_FILE (or "
+                    "--web-auth-file) to a file holding 'user:password' or a bearer token"
+                )
+            from stream.web.guard import load_web_auth
+
+            load_web_auth(self.web_auth_file)
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.state_dir / ".piplwatch-write-check"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise SettingsError(f"state dir {self.state_dir} is not writable ({exc.strerror})") from None

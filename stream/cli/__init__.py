@@ -26,7 +26,7 @@ _score = bounded(float, 0.0, 1.0)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    from stream.cli import consents, counters, demo, worker
+    from stream.cli import consents, counters, demo, topics, worker
 
     p = _Parser(prog="piplwatch", description="Catch unauthorized transfers of Chinese personal information.")
     p.add_argument("--version", action="version", version=f"piplwatch {__version__}")
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_commands(sub)
     consents.add_commands(sub)
     counters.add_commands(sub)
+    topics.add_commands(sub)
     return p
 
 

@@ -50,10 +50,31 @@ def kafka_options(p: argparse.ArgumentParser) -> None:
         default=os.environ.get("PIPLWATCH_BROKER", f"kafka://127.0.0.1:{DEFAULT_PORT}"),
         help="Kafka bootstrap, kafka://HOST:PORT (env PIPLWATCH_BROKER)",
     )
-    p.add_argument("--security-protocol", choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"), default=None)
-    p.add_argument("--sasl-mechanism", choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"), default=None)
-    p.add_argument("--sasl-username", default=None)
-    p.add_argument("--ssl-cafile", default=None, help="CA bundle for TLS (password via env PIPLWATCH_SASL_PASSWORD)")
+    p.add_argument(
+        "--security-protocol",
+        choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+        default=None,
+        help="how to reach the brokers (env PIPLWATCH_SECURITY_PROTOCOL; default PLAINTEXT)",
+    )
+    p.add_argument(
+        "--sasl-mechanism",
+        choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+        default=None,
+        help="SASL mechanism (env PIPLWATCH_SASL_MECHANISM)",
+    )
+    p.add_argument("--sasl-username", default=None, help="SASL user (env PIPLWATCH_SASL_USERNAME)")
+    p.add_argument(
+        "--sasl-password-file",
+        default=None,
+        help="file holding the SASL password (env PIPLWATCH_SASL_PASSWORD_FILE; or PIPLWATCH_SASL_PASSWORD)",
+    )
+    p.add_argument(
+        "--ssl-cafile", default=None, help="CA bundle that signed the brokers' certificates (env PIPLWATCH_SSL_CAFILE)"
+    )
+    p.add_argument(
+        "--ssl-certfile", default=None, help="client certificate for mutual TLS (env PIPLWATCH_SSL_CERTFILE)"
+    )
+    p.add_argument("--ssl-keyfile", default=None, help="client key for mutual TLS (env PIPLWATCH_SSL_KEYFILE)")
 
 
 def settings_from(args: Any, **over: Any) -> Any:
@@ -61,7 +82,15 @@ def settings_from(args: Any, **over: Any) -> Any:
     from stream.settings import Settings
 
     kw: dict[str, Any] = {"broker": args.broker}
-    for name in ("security_protocol", "sasl_mechanism", "sasl_username", "ssl_cafile"):
+    for name in (
+        "security_protocol",
+        "sasl_mechanism",
+        "sasl_username",
+        "sasl_password_file",
+        "ssl_cafile",
+        "ssl_certfile",
+        "ssl_keyfile",
+    ):
         if getattr(args, name, None):
             kw[name] = getattr(args, name)
     kw.update(over)

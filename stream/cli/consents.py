@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +14,29 @@ from stream.cli.common import kafka_options, settings_from
 def add_commands(sub: Any) -> None:
     """Register ``consents import``."""
     c = sub.add_parser("consents", help="consent and agreement records")
-    csub = c.add_subparsers(dest="consents_cmd", required=True)
-    imp = csub.add_parser("import", help="load consents or agreements from CSV or JSONL into their topic")
-    imp.add_argument("file")
+    csub = c.add_subparsers(dest="consents_cmd", required=True, metavar="{import}")
+    imp = csub.add_parser(
+        "import",
+        help="load consents or agreements from CSV or JSONL into their topic",
+        description="Validate every record and produce the valid ones, keyed so that compaction keeps exactly the "
+        "latest consent per (subject, recipient) and the latest agreement per recipient. Consent keys are keyed "
+        "HMACs of the subject, so the workers' HMAC key is needed; --hash-subjects also replaces the subject in "
+        "the record by its HMAC, so the topic holds no raw identifier (the production path).",
+    )
+    imp.add_argument(
+        "file", metavar="FILE", help="a .csv (one subject column) or .jsonl file of consent.v1/agreement.v1"
+    )
     imp.add_argument("--kind", choices=("consents", "agreements"), default=None, help="default: from the records")
+    imp.add_argument(
+        "--hash-subjects",
+        action="store_true",
+        help="write each consent's subject as its keyed HMAC ({'key': ...}): no raw mobile or ID number on the topic",
+    )
+    imp.add_argument(
+        "--hmac-key-file",
+        default=os.environ.get("PIPLWATCH_HMAC_KEY_FILE"),
+        help="the workers' HMAC key file (env PIPLWATCH_HMAC_KEY_FILE), needed for consents",
+    )
     kafka_options(imp)
     imp.set_defaults(func=cmd_consents_import)
 
@@ -55,16 +75,37 @@ def _import_rows(path: Path, fh: Any) -> Iterator[tuple[int, Any, str | None]]:
         yield reader.line_num, rec, None
 
 
-def _import_destination(rec: Any, kind: str | None, topics: Any) -> tuple[str, bytes]:
-    """(topic, key) for a validated consent or agreement record; raises ``BadInput``."""
-    from stream.records import AGREEMENT_SCHEMA, parse_agreement, parse_consent
+def _import_destination(
+    rec: Any, kind: str | None, topics: Any, scanner: Any, *, hash_subjects: bool
+) -> tuple[str, bytes, Any]:
+    """(topic, key, record to write) for a validated consent or agreement record; raises ``BadInput``.
+
+    Keys make compaction keep the latest record per recipient (agreements) and per (subject, recipient) (consents:
+    the subject as its keyed HMAC, never raw)."""
+    from stream.records import AGREEMENT_SCHEMA, BadInput, parse_agreement, parse_consent
+    from stream.state.keys import consent_key
+    from stream.state.materialize import subject_hmac
 
     if kind is None:
         kind = "agreements" if isinstance(rec, dict) and rec.get("schema") == AGREEMENT_SCHEMA else "consents"
     if kind == "agreements":
-        return topics.agreements, parse_agreement(rec).recipient_id.encode()
+        return topics.agreements, safe_key(scanner, parse_agreement(rec).recipient_id), rec
+    if scanner is None:
+        raise BadInput("invalid_field", "consents are keyed by a keyed HMAC of the subject: give --hmac-key-file")
     c = parse_consent(rec)
-    return topics.consents, f"{c.subject_kind}|{c.recipient_id}".encode()  # no raw identifier in Kafka keys
+    h = subject_hmac(scanner, c.subject_kind, c.subject_value)
+    if hash_subjects and c.subject_kind != "key":
+        rec = {**rec, "subject": {"key": h}}
+    return topics.consents, consent_key(safe_key(scanner, c.recipient_id).decode(), h), rec
+
+
+def safe_key(scanner: Any, recipient_id: str) -> bytes:
+    """A recipient id as a Kafka key: the id itself, unless it carries personal information."""
+    if scanner is None:
+        return recipient_id.encode()
+    from detectors.redact import safe_ref
+
+    return safe_ref(scanner, recipient_id).encode()
 
 
 def cmd_consents_import(args: Any) -> int:
@@ -77,7 +118,14 @@ def cmd_consents_import(args: Any) -> int:
     from stream.topics import ensure_topics
 
     path = Path(args.file)
-    settings = settings_from(args)
+    settings = settings_from(args, hmac_key_file=args.hmac_key_file)
+    settings.security.check()
+    scanner = None
+    if args.hmac_key_file or os.environ.get("PIPLWATCH_HMAC_KEY"):
+        from detectors import Scanner
+        from detectors.redact import load_hmac_key
+
+        scanner = Scanner(hmac_key=load_hmac_key(args.hmac_key_file))
     producer = None
     imported = errors = 0
     try:
@@ -85,7 +133,9 @@ def cmd_consents_import(args: Any) -> int:
             for n, rec, error in _import_rows(path, fh):
                 if error is None:
                     try:
-                        topic, key = _import_destination(rec, args.kind, settings.topics)
+                        topic, key, rec = _import_destination(
+                            rec, args.kind, settings.topics, scanner, hash_subjects=args.hash_subjects
+                        )
                     except BadInput as exc:
                         error = str(exc)
                 if error is not None:

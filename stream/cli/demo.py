@@ -43,6 +43,7 @@ def generate_key(path: Path) -> Path:
 
 def cmd_demo(args: Any) -> int:
     """``piplwatch demo``: everything on loopback, in one process plus the broker."""
+    from detectors.redact import load_hmac_key
     from stream.app import create_app, run_app
     from stream.dev.broker import EmbeddedBroker, free_port, port_open
     from stream.dev.simulator import produce
@@ -83,7 +84,12 @@ def cmd_demo(args: Any) -> int:
                 time.sleep(0.2)
             try:
                 produce(
-                    settings.bootstrap, settings.topics, rate=args.rate, stop=stop, unauthorized_share=args.unauthorized
+                    settings.bootstrap,
+                    settings.topics,
+                    rate=args.rate,
+                    stop=stop,
+                    unauthorized_share=args.unauthorized,
+                    hmac_key=load_hmac_key(str(key)),
                 )
             except Exception as exc:  # noqa: BLE001 - reported, the demo keeps serving
                 if not stop.is_set():

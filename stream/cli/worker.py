@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -17,27 +19,47 @@ def add_commands(sub: Any) -> None:
     b.add_argument("--port", type=port, default=9092)
     b.set_defaults(func=cmd_broker)
 
-    w = sub.add_parser("worker", help="run the monitor against a broker (creates missing topics)")
-    kafka_options(w)
-    w.add_argument("--state-dir", default=None, help="local state (default .piplwatch/state/worker-PORT)")
-    w.add_argument(
-        "--web-port",
-        type=port,
-        default=int(os.environ.get("PIPLWATCH_WEB_PORT", "9464")),
-        help="/metrics and dashboard port (loopback)",
+    from stream.settings import ENVIRONMENT
+
+    w = sub.add_parser(
+        "worker",
+        help="run the monitor against a broker (creates missing topics)",
+        description="Judge every transfer on the transfers topic: verdicts, alerts, dead letters, metrics.",
+        epilog="environment (flags win):\n" + "\n".join(f"  {name:<32} {what}" for name, what in ENVIRONMENT),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    w.add_argument("--web-bind", default=os.environ.get("PIPLWATCH_WEB_BIND", "127.0.0.1"))
-    w.add_argument("--hmac-key-file", default=os.environ.get("PIPLWATCH_HMAC_KEY_FILE"))
-    w.add_argument("--partitions", type=int, default=int(os.environ.get("PIPLWATCH_PARTITIONS", "4")))
+    kafka_options(w)
+    w.add_argument(
+        "--state-dir",
+        default=os.environ.get("PIPLWATCH_STATE_DIR"),
+        help="local state, the only path the worker writes (default .piplwatch/state/worker-PORT)",
+    )
+    w.add_argument("--web-port", type=port, default=None, help="port of /metrics, /healthz, /livez and the dashboard")
+    w.add_argument("--web-bind", default=None, help="address to serve them on (default 127.0.0.1)")
+    w.add_argument(
+        "--web-auth-file",
+        default=None,
+        help="file holding 'user:password' (basic auth) or a bearer token, required when --web-bind is not loopback",
+    )
+    w.add_argument("--hmac-key-file", default=None, help="the keyed-HMAC key file, the same on every worker")
+    w.add_argument("--partitions", type=port, default=None, help="partitions of the topics the worker creates")
     w.add_argument("--no-ner", action="store_true", help="pattern detectors and field rules only")
     w.add_argument(
         "--rebuild-state",
         action="store_true",
-        default=os.environ.get("PIPLWATCH_REBUILD_STATE") == "1",
+        default=None,
         help="read consents and agreements from the beginning instead of resuming the stored state",
     )
+    w.add_argument(
+        "--allow-deleting-topics",
+        action="store_true",
+        default=None,
+        help="run even if the consents or agreements topic deletes records by time or size (not recommended)",
+    )
     w.add_argument("--print-alerts", action="store_true", help="print one line per alert on stdout")
-    w.add_argument("--loglevel", default="warning", choices=("debug", "info", "warning", "error"))
+    w.add_argument(
+        "--loglevel", default="warning", choices=("debug", "info", "warning", "error"), help="log level (stderr)"
+    )
     w.set_defaults(func=cmd_worker)
 
     s = sub.add_parser("simulate", help="produce agreements, consents and a mix of transfers")
@@ -52,7 +74,12 @@ def add_commands(sub: Any) -> None:
     db = sub.add_parser("dashboard", help="serve the live dashboard for a deployment, from Prometheus (+ alerts topic)")
     db.add_argument("--prometheus", required=True, help="Prometheus base URL, e.g. http://127.0.0.1:9090")
     db.add_argument("--port", type=port, default=9465)
-    db.add_argument("--bind", default="127.0.0.1")
+    db.add_argument("--bind", default="127.0.0.1", help="address to serve on (beyond loopback needs --web-auth-file)")
+    db.add_argument(
+        "--web-auth-file",
+        default=os.environ.get("PIPLWATCH_WEB_AUTH_FILE"),
+        help="file holding 'user:password' or a bearer token (env PIPLWATCH_WEB_AUTH_FILE)",
+    )
     kafka_options(db)
     db.add_argument("--no-alerts", action="store_true", help="do not read piplwatch.alerts from Kafka")
     db.set_defaults(func=cmd_dashboard)
@@ -74,28 +101,29 @@ def cmd_broker(args: Any) -> int:
 
 
 def cmd_worker(args: Any) -> int:
-    """``piplwatch worker``."""
+    """``piplwatch worker``: local settings checked first, then the brokers (one clear line if either fails)."""
     from stream.app import run_worker
+    from stream.security import preflight
 
-    if not args.hmac_key_file and not os.environ.get("PIPLWATCH_HMAC_KEY"):
-        print(
-            "piplwatch worker: set --hmac-key-file or PIPLWATCH_HMAC_KEY_FILE (consents are joined through a keyed"
-            " HMAC; every worker needs the same key)",
-            file=sys.stderr,
-        )
-        return 2
-    state = Path(args.state_dir or f".piplwatch/state/worker-{args.web_port}")
-    settings = settings_from(
-        args,
-        state_dir=state,
-        web_port=args.web_port,
-        web_bind=args.web_bind,
-        hmac_key_file=args.hmac_key_file,
-        partitions=args.partitions,
-        ner=not args.no_ner,
-        print_alerts=args.print_alerts,
-        rebuild_state=args.rebuild_state,
-    )
+    over: dict[str, Any] = {"ner": not args.no_ner, "print_alerts": args.print_alerts}
+    for name in (
+        "web_port",
+        "web_bind",
+        "web_auth_file",
+        "hmac_key_file",
+        "partitions",
+        "rebuild_state",
+        "allow_deleting_topics",
+    ):
+        if getattr(args, name) is not None:
+            over[name] = getattr(args, name)
+    settings = settings_from(args, **over)
+    if args.state_dir is None:
+        settings = dataclasses.replace(settings, state_dir=Path(f".piplwatch/state/worker-{settings.web_port}"))
+    else:
+        settings = dataclasses.replace(settings, state_dir=Path(args.state_dir))
+    settings.validate()
+    preflight(settings.bootstrap, settings.security)
     return run_worker(settings, loglevel=args.loglevel)
 
 
@@ -129,7 +157,11 @@ def cmd_dashboard(args: Any) -> int:
     if not args.prometheus.startswith(("http://", "https://")):
         print(f"piplwatch dashboard: --prometheus must be an http(s) URL, got {args.prometheus!r}", file=sys.stderr)
         return 2
-    settings = settings_from(args)
+    settings = settings_from(args, web_bind=args.bind, web_auth_file=args.web_auth_file)
+    if not settings.web_on_loopback and not settings.web_auth_file:
+        print(f"piplwatch dashboard: --bind {args.bind} is beyond loopback: give --web-auth-file", file=sys.stderr)
+        return 2
+    settings.security.check()
     raise_on_sigterm()
     try:
         asyncio.run(
@@ -140,6 +172,7 @@ def cmd_dashboard(args: Any) -> int:
                 None if args.no_alerts else settings.bootstrap,
                 settings.topics.alerts,
                 settings.aiokafka_kwargs(),
+                settings.web_auth_file,
             )
         )
     except KeyboardInterrupt:

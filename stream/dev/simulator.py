@@ -449,8 +449,10 @@ def produce(
     stop: Any = None,
     on_sent: Any = None,
     unauthorized_share: float = 0.25,
+    hmac_key: bytes | None = None,
 ) -> int:
-    """Produce setup records, then transfers at ``rate`` per second until count/duration/stop."""
+    """Produce setup records, then transfers at ``rate`` per second until count/duration/stop (``hmac_key``: the
+    workers' key, for the consents' Kafka keys)."""
     from kafka import KafkaProducer
 
     sim = Simulator(seed=seed)
@@ -461,11 +463,18 @@ def produce(
             ags, cons = sim.setup()
             for a in ags:
                 producer.send(topics.agreements, key=a["recipient_id"].encode(), value=orjson.dumps(a))
+            from detectors import Scanner
+            from detectors.redact import load_hmac_key
+            from stream.records import normalize_subject
+            from stream.state.keys import consent_key
+            from stream.state.materialize import subject_hmac
+
+            # keyed like `consents import`: the subject only as its keyed HMAC (with the workers' key when it is set)
+            scanner = Scanner(hmac_key=hmac_key or load_hmac_key())
             for c in cons:
                 ((kind, value),) = c["subject"].items()
-                producer.send(
-                    topics.consents, key=f"{kind}:{value}|{c['recipient_id']}".encode(), value=orjson.dumps(c)
-                )
+                h = subject_hmac(scanner, kind, normalize_subject(kind, str(value)))
+                producer.send(topics.consents, key=consent_key(c["recipient_id"], h), value=orjson.dumps(c))
             producer.flush()
         start = time.monotonic()
         while (count is None or sent < count) and (duration is None or time.monotonic() - start < duration):

@@ -52,3 +52,9 @@ def parse_set(name: str) -> SetName | None:
 def is_set_name(name: str) -> bool:
     """Whether ``name`` names a counter set (what a shared update may touch)."""
     return name.startswith((DAILY + "|", YTD + "|"))
+
+
+def consent_key(recipient_ref: str, subject_hmac: str) -> bytes:
+    """The Kafka key of a consent: compaction keeps exactly the latest record per (recipient, subject); the subject
+    only as its keyed HMAC."""
+    return f"{recipient_ref}|{subject_hmac}".encode()

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from stream.web.guard import content_security_policy, guard, load_web_auth
 from stream.web.server import STATIC
 from stream.web.summary import BUCKET_SECONDS, BUCKETS, TOP_RECIPIENTS, alert_view, rule_texts, tiers
 
@@ -126,12 +127,19 @@ class PromSummary:
 
 
 async def serve(
-    prometheus: str, host: str, port: int, bootstrap: str | None, alerts_topic: str, kafka_kwargs: dict[str, Any]
+    prometheus: str,
+    host: str,
+    port: int,
+    bootstrap: str | None,
+    alerts_topic: str,
+    kafka_kwargs: dict[str, Any],
+    auth_file: str | None = None,
 ) -> None:
-    """Run until cancelled."""
+    """Run until cancelled (with credentials from ``auth_file`` when given)."""
     async with aiohttp.ClientSession() as session:
         summary = PromSummary(prometheus, session)
-        app = web.Application()
+        csp = content_security_policy((STATIC / "dashboard.html").read_text(encoding="utf-8"))
+        app = web.Application(middlewares=[guard(load_web_auth(auth_file) if auth_file else None, csp)])
 
         async def api(_: web.Request) -> web.Response:
             try:

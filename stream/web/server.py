@@ -8,12 +8,16 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from stream.web.guard import content_security_policy, guard, load_web_auth
+
 STATIC = Path(__file__).with_name("static")
 
 
-async def start_web(runtime: Any, host: str, port: int) -> web.AppRunner:
-    """Serve the endpoints of ``runtime`` on ``host:port``."""
-    app = web.Application()
+async def start_web(runtime: Any, host: str, port: int, auth_file: str | None = None) -> web.AppRunner:
+    """Serve the endpoints of ``runtime`` on ``host:port`` (with credentials from ``auth_file`` when given)."""
+    page = STATIC / "dashboard.html"
+    csp = content_security_policy(page.read_text(encoding="utf-8") if page.exists() else "")
+    app = web.Application(middlewares=[guard(load_web_auth(auth_file) if auth_file else None, csp)])
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(runtime.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -100,8 +100,11 @@ def send_json(p: KafkaProducer, topic: str, key: str, obj: Any) -> None:
     p.send(topic, key=key.encode(), value=orjson.dumps(obj))
 
 
-def read_topic(bootstrap: str, topic: str, *, until: Callable[[list], bool], timeout: float = 60.0) -> list:
-    """Read a topic from the beginning until ``until(records)`` holds or the timeout passes."""
+def read_topic(
+    bootstrap: str, topic: str, *, until: Callable[[list], bool], timeout: float = 60.0, **kafka: Any
+) -> list:
+    """Read a topic from the beginning until ``until(records)`` holds or the timeout passes (``kafka``: security
+    options for the consumer)."""
     c = KafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -110,6 +113,7 @@ def read_topic(bootstrap: str, topic: str, *, until: Callable[[list], bool], tim
         group_id=None,
         fetch_max_bytes=64 << 20,
         max_partition_fetch_bytes=64 << 20,
+        **kafka,
     )
     out: list = []
     deadline = time.monotonic() + timeout

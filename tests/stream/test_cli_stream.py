@@ -29,7 +29,7 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     )
 
 
-def test_cli_consents_import_validates_then_produces(broker, tmp_path) -> None:
+def test_cli_consents_import_validates_then_produces(broker, key_file, tmp_path) -> None:
     f = tmp_path / "consents.csv"
     f.write_text(
         "mobile,recipient_id,purposes,categories,kind,granted_at\n"
@@ -37,7 +37,7 @@ def test_cli_consents_import_validates_then_produces(broker, tmp_path) -> None:
         "13900002222,r1,marketing,contact,sometimes,2026-01-01T00:00:00+08:00\n",
         encoding="utf-8",
     )
-    r = cli("consents", "import", str(f), "--broker", broker.url)
+    r = cli("consents", "import", str(f), "--broker", broker.url, "--hmac-key-file", str(key_file))
     assert r.returncode == 2 and "imported 1 records, rejected 1" in r.stdout
     assert f"{f}:3: " in r.stderr and "kind must be one of" in r.stderr and "Traceback" not in r.stderr
     got = read_topic(broker.bootstrap, TOPICS.consents, until=lambda ms: len(ms) >= 1, timeout=20)
@@ -70,6 +70,30 @@ def test_cli_consents_import_validates_then_produces(broker, tmp_path) -> None:
     r = cli("consents", "import", str(a), "--broker", broker.url)
     assert r.returncode == 2 and "imported 1 records, rejected 1" in r.stdout and "Traceback" not in r.stderr
     assert r.stderr.strip() == f"piplwatch consents import: {a}:2: max_subjects_per_day must be a whole number"
+
+
+def test_cli_consents_import_keys_compact_per_subject_and_hash_subjects_keeps_raw_ids_off_the_topic(
+    broker, key_file, tmp_path
+) -> None:
+    f = tmp_path / "c.csv"
+    f.write_text(
+        "mobile,recipient_id,purposes,categories,kind,granted_at\n"
+        "13900002222,r-hash,marketing,contact,separate,2026-01-01T00:00:00+08:00\n"
+        "13900003333,r-hash,marketing,contact,separate,2026-01-01T00:00:00+08:00\n"
+        "13900002222,r-hash,marketing,contact,general,2026-02-01T00:00:00+08:00\n",
+        encoding="utf-8",
+    )
+    r = cli("consents", "import", str(f), "--broker", broker.url, "--hmac-key-file", str(key_file), "--hash-subjects")
+    assert r.returncode == 0 and "imported 3 records, rejected 0" in r.stdout, r.stderr
+    got = read_topic(broker.bootstrap, TOPICS.consents, until=lambda ms: sum(b"r-hash" in m.key for m in ms) >= 3)
+    mine = [m for m in got if m.key.startswith(b"r-hash|")]
+    assert len({m.key for m in mine}) == 2  # compaction keeps one record per (recipient, subject)
+    for m in mine:
+        assert b"1390000" not in m.key and b"1390000" not in m.value
+        assert set(orjson.loads(m.value)["subject"]) == {"key"}
+    # without the workers' key there is no compaction key: each consent is refused with the reason
+    r = cli("consents", "import", str(f), "--broker", broker.url)
+    assert r.returncode == 2 and "imported 0 records, rejected 3" in r.stdout and "--hmac-key-file" in r.stderr
 
 
 def test_cli_consents_import_missing_file() -> None:
