@@ -101,6 +101,21 @@ PANELS = [
             ('up{job="piplwatch"}', "up {{instance}}"),
             ("piplwatch_state_ready", "state ready {{instance}}"),
             ("time() - piplwatch_last_processed_timestamp_seconds", "seconds since last verdict {{instance}}"),
+            ("piplwatch_kafka_up", "Kafka reachable {{instance}}"),
+        ],
+        "short",
+        12,
+        8,
+    ),
+    (
+        "Transfers waiting (consumer lag) and event-loop delay",
+        "timeseries",
+        [
+            ("sum by (instance) (piplwatch_consumer_lag_messages)", "waiting {{instance}}"),
+            (
+                "histogram_quantile(0.99, sum by (le, instance) (rate(piplwatch_event_loop_lag_seconds_bucket[5m])))",
+                "loop delay p99 {{instance}}",
+            ),
         ],
         "short",
         12,

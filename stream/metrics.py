@@ -76,7 +76,9 @@ class PiplwatchMetrics:
     kafka_up: Gauge
     kafka_last_contact: Gauge
     loop_lag: Histogram
+    consumer_lag: Gauge
     _recipients: set[str]
+    _lag_partitions: set[str] = field(default_factory=set)
     _children: dict = field(default_factory=dict)
 
     @classmethod
@@ -194,6 +196,12 @@ class PiplwatchMetrics:
                 buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
                 registry=registry,
             ),
+            consumer_lag=Gauge(
+                "piplwatch_consumer_lag_messages",
+                "Transfers waiting on each partition this worker owns (end offset minus the next to judge)",
+                ["partition"],
+                registry=registry,
+            ),
             retractions=Counter(
                 "piplwatch_counter_retractions_total",
                 "Transfers whose unnamed individuals an operator retracted from the counters",
@@ -288,6 +296,15 @@ class PiplwatchMetrics:
         for s in ("pi", "spi"):
             self.child(self.cbdt_ytd, s).set(state.set_size(ytd_set(year, s)))
         self.retractions.inc()
+
+    def record_lag(self, lag: Mapping[int, int]) -> None:
+        """Set the lag of the partitions this worker owns; drop the series of partitions it no longer owns."""
+        for p, n in lag.items():
+            self.consumer_lag.labels(str(p)).set(n)
+        owned = {str(p) for p in lag}
+        for labels in list(self._lag_partitions - owned):
+            self.consumer_lag.remove(labels)
+        self._lag_partitions = owned
 
     def record_dead_letter(self, reason: str, *, failed: bool = False) -> None:
         """Account one dead-lettered message (``failed``: judging it raised, rather than it being bad input)."""

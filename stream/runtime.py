@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 PRUNE_INTERVAL_S = 600.0
 RECENT_ALERTS = 200
 SWITCH_INTERVAL_S = 0.001
+LAG_INTERVAL_S = 10.0
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Runtime:
         self.health = KafkaHealth(self.metrics)
         self.loop_monitor = LoopMonitor(self.metrics)
         self._tasks: list[asyncio.Task] = []
+        self._next_offset: dict[int, int] = {}  # transfers partition -> next offset to judge
         self.started = asyncio.Event()
         self.recent_alerts: list[dict[str, Any]] = []
         from stream.web.summary import LiveSummary
@@ -137,6 +139,7 @@ class Runtime:
         await self.materializer.ready.wait()
         self.metrics.state_ready.set(1)
         self._prune_task = asyncio.create_task(self._prune_loop())
+        self._tasks.append(asyncio.create_task(self._lag_loop()))
         if os.environ.get("PIPLWATCH_GC_FREEZE", "1") != "0":
             freeze_gc()
 
@@ -144,6 +147,30 @@ class Runtime:
     def ready(self) -> bool:
         """Ready to judge: consents and agreements caught up, and a broker answered recently."""
         return self.materializer.ready.is_set() and self.health.up
+
+    async def _lag_loop(self) -> None:
+        """Every ``LAG_INTERVAL_S``: per assigned transfers partition, the transfers waiting (end offset minus the next
+        one to judge). Exact on Apache Kafka; on the embedded broker end offsets are under-reported."""
+        delay = 2.0  # first soon after the state is ready, then every LAG_INTERVAL_S
+        while True:
+            await asyncio.sleep(delay)
+            delay = LAG_INTERVAL_S
+            try:
+                consumer = self.app.consumer
+                tps = [tp for tp in consumer.assignment() if tp.topic == self.settings.topics.transfers]
+                highs = await consumer.highwaters(*tps) if tps else {}
+                committed = getattr(consumer, "_committed_offset", {})
+                lag = {}
+                for tp, high in highs.items():
+                    if high is None:
+                        continue
+                    done = self._next_offset.get(tp.partition)
+                    if done is None:
+                        done = committed.get(tp) or 0
+                    lag[tp.partition] = max(0, int(high) - int(done))
+                self.metrics.record_lag(lag)
+            except Exception:
+                logger.debug("consumer lag unavailable", exc_info=True)
 
     async def _prune_loop(self) -> None:
         """Keep the durable store bounded: expired done markers and counter sets go every ``PRUNE_INTERVAL_S``."""
@@ -188,6 +215,10 @@ class Runtime:
         loop = asyncio.get_running_loop()
         items = await loop.run_in_executor(self._judging, self._judge_batch, events)
         await self._publish()
+        for event in events:
+            p, o = event.message.partition, event.message.offset
+            if o + 1 > self._next_offset.get(p, -1):
+                self._next_offset[p] = o + 1
         for item in items:
             if isinstance(item, Published):
                 self._after_ack(item)

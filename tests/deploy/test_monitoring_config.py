@@ -70,11 +70,77 @@ def test_monitoring_alertmanager_routes(labels, receivers) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_monitoring_alertmanager_inhibits_warning_by_critical_for_same_recipient() -> None:
-    inhibit = yaml.safe_load(AM.read_text())["inhibit_rules"]
-    assert inhibit == [
-        {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'], "equal": ["recipient"]}
-    ]
+def test_monitoring_alertmanager_inhibits_a_warning_only_for_the_same_named_recipient(tmp_path) -> None:
+    """A live Alertmanager, both ways: a critical for recipient r1 inhibits r1's warning, not r2's; a critical with
+    no recipient (PiplwatchStalled) inhibits nothing (before, it silenced every warning without a recipient, the
+    cross-border tier warning included)."""
+    import json as _json
+    import socket
+    import time
+    import urllib.request
+
+    def free() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    port = free()
+    cfg = yaml.safe_load(AM.read_text())
+    for r in cfg["receivers"]:  # nobody listens: the test reads Alertmanager's own view of inhibition
+        for w in r.get("webhook_configs", []):
+            w["url"] = f"http://127.0.0.1:{free()}/"
+    (tmp_path / "am.yml").write_text(yaml.safe_dump(cfg))
+    proc = subprocess.Popen(
+        [
+            tool("prometheus-alertmanager"),
+            f"--config.file={tmp_path / 'am.yml'}",
+            f"--storage.path={tmp_path}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/api/v2/alerts"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base, timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        alerts = [
+            {"alertname": "PiplwatchStalled", "severity": "critical"},
+            {
+                "alertname": "PiplwatchCrossBorderTierApproaching",
+                "severity": "warning",
+                "sensitivity": "pi",
+                "tier": "standard_contract",
+            },
+            {"alertname": "PiplwatchUnauthorizedTransfer", "severity": "critical", "recipient": "r1"},
+            {"alertname": "PiplwatchDataAfterWithdrawalOrTermination", "severity": "warning", "recipient": "r1"},
+            {"alertname": "PiplwatchDataAfterWithdrawalOrTermination", "severity": "warning", "recipient": "r2"},
+        ]
+        req = urllib.request.Request(
+            base,
+            data=_json.dumps([{"labels": a} for a in alerts]).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(req, timeout=5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            got = _json.load(urllib.request.urlopen(base, timeout=5))
+            if len(got) == len(alerts):
+                break
+            time.sleep(0.2)
+        state = {(a["labels"]["alertname"], a["labels"].get("recipient")): a["status"]["inhibitedBy"] for a in got}
+        assert state[("PiplwatchDataAfterWithdrawalOrTermination", "r1")]  # same recipient: inhibited
+        assert not state[("PiplwatchDataAfterWithdrawalOrTermination", "r2")]
+        assert not state[("PiplwatchCrossBorderTierApproaching", None)]  # a critical without recipient: not
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def dashboard_exprs() -> list[str]:
