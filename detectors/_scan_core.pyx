@@ -15,6 +15,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_KIND, PyUnicode_DATA, PyUnicode_READ, PyUnicode_GET_LENGTH, PyUnicode_1BYTE_KIND
 
 from detectors.base import Boundary, Check, make_finding
+from detectors.plan import VETO_GAP, VETO_SEPARATORS
 from detectors.normalize import _FOLD
 from detectors.redact import MASK as _MASK_PY
 from detectors.taxonomy import sensitivity_of
@@ -157,6 +158,10 @@ cdef class ScanCore:
     cdef unsigned char* pat_anchor      # per pattern: the anchor byte
     cdef unsigned char* pat_class       # per pattern: 256-byte table of the class bytes
     cdef unsigned char* kw_det   # n_kws x n_dets: keyword is context for detector
+    cdef unsigned char* kw_neg   # n_kws x n_dets: keyword, right before a value, vetoes detector
+    cdef unsigned char veto_sep[256]
+    cdef int veto_gap
+    cdef bint any_veto
     cdef int* det_prio
     cdef int* det_gated
     cdef int* det_fail_ok
@@ -215,6 +220,7 @@ cdef class ScanCore:
         self.pat_anchor = <unsigned char*>malloc(n)
         self.pat_class = <unsigned char*>malloc(n * 256)
         self.kw_det = <unsigned char*>malloc(max(1, self.n_kws * self.n_dets))
+        self.kw_neg = <unsigned char*>malloc(max(1, self.n_kws * self.n_dets))
         nd = max(1, self.n_dets)
         self.det_prio = <int*>malloc(nd * sizeof(int))
         self.det_gated = <int*>malloc(nd * sizeof(int))
@@ -222,7 +228,7 @@ cdef class ScanCore:
         self.det_attrs = <int*>malloc(nd * sizeof(int))
         if (self.pat_det == NULL or self.pat_wrapped == NULL or self.pat_bnd == NULL or self.pat_som == NULL
                 or self.pat_anchor == NULL or self.pat_class == NULL
-                or self.kw_det == NULL or self.det_prio == NULL or self.det_gated == NULL
+                or self.kw_det == NULL or self.kw_neg == NULL or self.det_prio == NULL or self.det_gated == NULL
                 or self.det_fail_ok == NULL or self.det_attrs == NULL):
             raise MemoryError()
         bnd_code = {Boundary.NONE: 0, Boundary.DIGIT: 1, Boundary.ALNUM: 2, Boundary.NO_MASK: 3}
@@ -242,6 +248,16 @@ cdef class ScanCore:
         for i, dets in enumerate(plan.keyword_detectors):
             for d in dets:
                 self.kw_det[i * self.n_dets + d] = 1
+        memset(self.kw_neg, 0, max(1, self.n_kws * self.n_dets))
+        self.any_veto = False
+        for i, dets in enumerate(plan.keyword_vetoes):
+            for d in dets:
+                self.kw_neg[i * self.n_dets + d] = 1
+                self.any_veto = True
+        memset(self.veto_sep, 0, 256)
+        for c in VETO_SEPARATORS:
+            self.veto_sep[c] = 1
+        self.veto_gap = VETO_GAP
         for i, det in enumerate(self.dets):
             self.det_prio[i] = plan.priority[i]
             self.det_gated[i] = 1 if i in gated_dets else 0
@@ -273,6 +289,7 @@ cdef class ScanCore:
         free(self.pat_det); free(self.pat_wrapped); free(self.pat_bnd); free(self.pat_som)
         free(self.pat_anchor); free(self.pat_class)
         free(self.kw_det)
+        free(self.kw_neg)
         free(self.det_prio); free(self.det_gated); free(self.det_fail_ok); free(self.det_attrs)
 
     cdef int _anchor_start(self, const unsigned char* padded, int end, int pat) noexcept:
@@ -288,6 +305,33 @@ cdef class ScanCore:
         while i > 0 and cls[padded[i - 1]]:
             i -= 1
         return i
+
+    cdef bint _vetoed(self, const int* kws, int n_kw, int det, const unsigned char* buf, int s,
+                      int seg_start) noexcept:
+        """``engine._vetoed``: a label vetoing ``det`` ends at most ``veto_gap`` bytes before ``s`` (not before the
+        segment), only separators between. ``kws`` is sorted by start; a label is at most 80 bytes long."""
+        cdef int lo = s - self.veto_gap - 80
+        cdef int i, ks, ke, a, b, mid, p
+        a, b = 0, n_kw
+        while a < b:
+            mid = (a + b) // 2
+            if kws[3 * mid + 1] < lo:
+                a = mid + 1
+            else:
+                b = mid
+        for i in range(a, n_kw):
+            ks = kws[3 * i + 1]
+            if ks > s:
+                break
+            ke = kws[3 * i + 2]
+            if ke > s or ke < s - self.veto_gap or ke < seg_start or not self.kw_neg[kws[3 * i] * self.n_dets + det]:
+                continue
+            for p in range(ke, s):
+                if not self.veto_sep[buf[p]]:
+                    break
+            else:
+                return True
+        return False
 
     cdef bint _context(self, const int* kws, int n_kw, int det, int s, int e, int seg_start) noexcept:
         """Whether a keyword of ``det`` sits in the window of [s, e). ``kws`` is sorted by start: only the hits
@@ -500,6 +544,8 @@ cdef class ScanCore:
                 seg_start = seg_b[2 * seg_i]
                 val_start = seg_b[2 * seg_i + 1]
                 if s < val_start:
+                    continue
+                if self.any_veto and n_kw and self._vetoed(kws, n_kw, d, buf, s, seg_start):
                     continue
                 value = data[s:e].decode("utf-8")
                 check = self.checks[d](value)

@@ -128,6 +128,9 @@ class Detector:
     SUBJECT_KIND: ClassVar[str | None] = None
     #: whether ``score`` wants to see candidates whose check failed (bank cards do)
     SCORES_FAILED_CHECKS: ClassVar[bool] = False
+    #: labels of other kinds of value that veto this detector's reading of a value right after them (the global
+    #: ``OTHER_NUMBER_LABELS`` veto every detector)
+    NEGATIVE_CONTEXT: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -24,7 +24,7 @@ from typing import Any
 from detectors.base import Boundary, Check, Detector, Finding, Pattern, make_finding
 from detectors.config import DetectorConfig
 from detectors.normalize import fold
-from detectors.plan import ScanPlan, build_plan, char_start
+from detectors.plan import VETO_GAP, VETO_SEPARATORS, ScanPlan, build_plan, char_start
 from detectors.redact import KeyedHasher, load_hmac_key, preview
 from detectors.registry import build_registry
 from detectors.structured import leaves as flatten_leaves
@@ -254,10 +254,14 @@ class Scanner:
         pats = plan.patterns
         kw_hits: dict[int, list[tuple[int, int]]] = {}  # detector -> its keyword hits [(start, end)], data offsets
         kw_dets = plan.keyword_detectors
+        vetoes = plan.keyword_vetoes
+        veto_hits: dict[int, list[int]] = {}  # end (data offset) -> keyword ids of labels that veto readings after them
         cands: list[tuple[int, Pattern, bool, int, int]] = []
         for idx, s, e in hits:
             if idx >= n_main:
                 h = (max(0, s - 1), e - 1)
+                if vetoes[idx - n_main]:
+                    veto_hits.setdefault(e - 1, []).append(idx - n_main)
                 for d in kw_dets[idx - n_main]:
                     lst = kw_hits.get(d)
                     if lst is None:
@@ -336,6 +340,8 @@ class Scanner:
             seg_start, val_start = seg_bytes[seg_i]
             if s < val_start:
                 continue  # inside a field name
+            if veto_hits and _vetoed(veto_hits, vetoes, di, data, s, seg_start):
+                continue  # right after a label naming another kind of number (订单号：..., order_no: ...)
             value = data[s:e].decode("utf-8")
             check = det.check(value)
             if check is Check.FAIL and not det.SCORES_FAILED_CHECKS:
@@ -436,6 +442,22 @@ def _anchor_start(padded: bytes, end: int, anchor: tuple[str, str]) -> int:
     while i > 0 and padded[i - 1] in cls:
         i -= 1
     return i
+
+
+def _vetoed(
+    veto_hits: dict[int, list[int]], vetoes: tuple[tuple[int, ...], ...], di: int, data: bytes, s: int, seg_start: int
+) -> bool:
+    """Whether a label vetoing detector ``di`` ends at most ``VETO_GAP`` bytes before ``s`` in the same segment, with
+    only separators between."""
+    p = s
+    while p >= max(seg_start, s - VETO_GAP):
+        for k in veto_hits.get(p, ()):
+            if di in vetoes[k]:
+                return True
+        if p == 0 or data[p - 1] not in VETO_SEPARATORS:
+            return False
+        p -= 1
+    return False
 
 
 def _field_start(f: Finding) -> tuple[str, int]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import hyperscan
 
 from detectors.base import Boundary, Detector, Pattern
+from detectors.patterns._common import OTHER_NUMBER_LABELS
 from detectors.redact import KeyedHasher
 
 WINDOW_BEFORE = 48  # bytes: ~16 CJK characters or 48 ASCII characters
@@ -22,6 +23,10 @@ WINDOW_AFTER = 12
 #: ASCII keywords this short need non-letter neighbours ("ip" not in "zip")
 SHORT_KEYWORD = 4
 GATED_MAX_LEN = 72  # bytes: the longest context-mandatory match (a 64-hex digest, a dated Chinese DOB)
+#: a vetoing label must end within this many bytes before the value, with only these bytes in between
+VETO_GAP = 8
+#: (ASCII separators, and the UTF-8 bytes of the full-width colon U+FF1A and the ideographic space U+3000)
+VETO_SEPARATORS = frozenset(b" \t:=#\"'" + "：\u3000".encode())
 
 _WRAP = {Boundary.DIGIT: b"[^0-9]", Boundary.ALNUM: b"[^0-9A-Za-z]"}
 
@@ -40,6 +45,8 @@ class ScanPlan:
     keywords: tuple[str, ...]
     #: keyword id -> the detectors it is context for, ascending
     keyword_detectors: tuple[tuple[int, ...], ...]
+    #: keyword id -> the detectors whose reading of a value right after it (separators only between) is vetoed
+    keyword_vetoes: tuple[tuple[int, ...], ...]
     #: gated detector -> (its patterns, their database)
     gated: Mapping[int, tuple[tuple[PlanPattern, ...], hyperscan.Database | None]]
     #: per detector
@@ -89,6 +96,7 @@ def build_plan(
     dets = tuple(detectors)
     pats: list[PlanPattern] = []
     kw_dets: dict[str, set[int]] = {}
+    kw_neg: dict[str, set[int]] = {}
     gated_by_det: dict[int, list[PlanPattern]] = {}
     for i, det in enumerate(dets):
         entries = [(i, p, _wrappable(p)) for p in det.patterns]
@@ -98,6 +106,10 @@ def build_plan(
             pats.extend(entries)
         for w in det.context:
             kw_dets.setdefault(w.lower(), set()).add(i)
+        for w in (*OTHER_NUMBER_LABELS, *det.NEGATIVE_CONTEXT):
+            kw_neg.setdefault(w.lower(), set()).add(i)
+    for w in kw_neg:
+        kw_dets.setdefault(w, set())
     kws = sorted(kw_dets.items())
     exprs = [_expr(p, wrapped) for _, p, wrapped in pats]
     flags = [_flags(p.regex, som=not (p.som_window or p.start_anchor)) for _, p, _ in pats]
@@ -119,6 +131,7 @@ def build_plan(
         patterns=tuple(pats),
         keywords=tuple(w for w, _ in kws),
         keyword_detectors=tuple(tuple(sorted(d)) for _, d in kws),
+        keyword_vetoes=tuple(tuple(sorted(kw_neg.get(w, ()))) for w, _ in kws),
         gated=gated,
         priority=tuple(d.PRIORITY for d in dets),
         thresholds=tuple(thresholds),

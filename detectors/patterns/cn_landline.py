@@ -29,6 +29,11 @@ class CnLandlineDetector(Detector):
         Pattern("CN_LANDLINE bare (weak)", r"0(?:10|2[0-9]|[3-9][0-9]{2})[2-9][0-9]{6,7}", 0.3, Boundary.DIGIT),
     )
     CONTEXT = (
+        "请拨打",
+        "拨打",
+        "致电",
+        "咨询电话",
+        "热线",
         "座机",
         "固话",
         "固定电话",

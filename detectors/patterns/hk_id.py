@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from detectors.base import Check, Detector, Pattern
+from detectors.patterns._common import PASSPORT_CONTEXT
 from detectors.validators import hkid
 
 
@@ -16,6 +17,15 @@ class HkIdDetector(Detector):
     )
     CONTEXT = ("香港身份证", "香港身份證", "身份證號碼", "hkid", "hong kong identity card", "身份证")
     PRIORITY = 20
+    #: a passport number under a passport label is a passport number, whatever the mod 11 says
+    NEGATIVE_CONTEXT = PASSPORT_CONTEXT
 
     def check(self, value: str) -> Check:
         return Check.PASS if hkid.is_valid(value) else Check.FAIL
+
+    def score(self, value: str, base: float, check: Check, context: bool) -> float | None:
+        """The bare form (no brackets) passes mod 11 one time in eleven by chance (a passport ``EQ0339861`` does):
+        without Hong Kong context it stays at its pattern score, below the default threshold."""
+        if check is Check.PASS and not context and "(" not in value and "（" not in value:
+            return base
+        return super().score(value, base, check, context)

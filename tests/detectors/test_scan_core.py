@@ -30,6 +30,13 @@ def test_compiled_core_is_built() -> None:
 
 
 PIECES = [
+    "订单号",  # labels that veto the value right after them
+    "快递单号",
+    "order_no",
+    "ISBN",
+    "=",
+    "\u3000",
+    "'",
     "手机",
     "电话",
     "身份证号",
