@@ -14,7 +14,7 @@ from stream.cli.common import kafka_options, settings_from
 def add_commands(sub: Any) -> None:
     """Register ``consents import``."""
     c = sub.add_parser("consents", help="consent and agreement records")
-    csub = c.add_subparsers(dest="consents_cmd", required=True, metavar="{import}")
+    csub = c.add_subparsers(dest="consents_cmd", metavar="{import}")
     imp = csub.add_parser(
         "import",
         help="load consents or agreements from CSV or JSONL into their topic",

@@ -12,7 +12,7 @@ from stream.cli.common import kafka_options, settings_from
 def add_commands(sub: Any) -> None:
     """Register ``counters retract``."""
     c = sub.add_parser("counters", help="the distinct-subject counters shared by the workers")
-    csub = c.add_subparsers(dest="counters_cmd", required=True, metavar="{retract}")
+    csub = c.add_subparsers(dest="counters_cmd", metavar="{retract}")
     r = csub.add_parser(
         "retract",
         help="remove what one transfer added to the counters as declared (unnamed) individuals, on every worker",

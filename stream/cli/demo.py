@@ -19,13 +19,13 @@ def add_commands(sub: Any) -> None:
     """Register ``demo``."""
     d = sub.add_parser("demo", help="broker + worker + simulator + /metrics + dashboard on loopback (Ctrl-C stops)")
     d.add_argument("--port", type=port, default=None, help="broker port (default: a free one)")
-    d.add_argument("--web-port", type=port, default=9464)
+    d.add_argument("--web-port", type=port, default=9464, help="port of the dashboard and /metrics (9464)")
     d.add_argument("--rate", type=positive, default=5.0, help="transfers per second")
     d.add_argument(
         "--unauthorized", type=bounded(float, 0.0, 1.0), default=0.15, help="share of unauthorized transfers (0-1)"
     )
     d.add_argument("--duration", type=positive, default=None, help="stop after this many seconds")
-    d.add_argument("--no-ner", action="store_true")
+    d.add_argument("--no-ner", action="store_true", help="pattern detectors and field rules only (faster start)")
     d.add_argument("--dir", default=".piplwatch/demo", help="state, logs and the generated HMAC key")
     d.set_defaults(func=cmd_demo)
 

@@ -11,7 +11,7 @@ from stream.cli.common import kafka_options, port, settings_from
 def add_commands(sub: Any) -> None:
     """Register ``topics plan``, ``topics apply`` and ``topics check``."""
     t = sub.add_parser("topics", help="the topics piplwatch needs: plan, create and check them")
-    tsub = t.add_subparsers(dest="topics_cmd", required=True, metavar="{plan,apply,check}")
+    tsub = t.add_subparsers(dest="topics_cmd", metavar="{plan,apply,check}")
     for name, func, text in (
         ("plan", cmd_plan, "print every topic with its partitions, cleanup policy, retention and writers (no broker)"),
         ("apply", cmd_apply, "create missing topics and set the retention piplwatch needs on existing ones"),

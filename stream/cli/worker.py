@@ -16,10 +16,10 @@ from stream.cli.common import kafka_options, port, positive, raise_on_sigterm, s
 def add_commands(sub: Any) -> None:
     """Register ``broker``, ``worker``, ``simulate`` and ``dashboard``."""
     b = sub.add_parser("broker", help="run the embedded Kafka-compatible broker on 127.0.0.1")
-    b.add_argument("--port", type=port, default=9092)
+    b.add_argument("--port", type=port, default=9092, help="port to listen on (9092)")
     b.set_defaults(func=cmd_broker)
 
-    from stream.settings import ENVIRONMENT
+    from stream.environment import ENVIRONMENT
 
     w = sub.add_parser(
         "worker",
@@ -65,15 +65,15 @@ def add_commands(sub: Any) -> None:
     s = sub.add_parser("simulate", help="produce agreements, consents and a mix of transfers")
     kafka_options(s)
     s.add_argument("--rate", type=positive, default=20.0, help="transfers per second (0 = as fast as possible)")
-    s.add_argument("--count", type=int, default=None)
+    s.add_argument("--count", type=int, default=None, help="stop after this many transfers")
     s.add_argument("--duration", type=positive, default=None, help="seconds")
-    s.add_argument("--seed", type=int, default=2016)
+    s.add_argument("--seed", type=int, default=2016, help="random seed (same seed, same events)")
     s.add_argument("--no-setup", action="store_true", help="do not produce agreements and consents")
     s.set_defaults(func=cmd_simulate)
 
     db = sub.add_parser("dashboard", help="serve the live dashboard for a deployment, from Prometheus (+ alerts topic)")
     db.add_argument("--prometheus", required=True, help="Prometheus base URL, e.g. http://127.0.0.1:9090")
-    db.add_argument("--port", type=port, default=9465)
+    db.add_argument("--port", type=port, default=9465, help="port to serve on (9465)")
     db.add_argument("--bind", default="127.0.0.1", help="address to serve on (beyond loopback needs --web-auth-file)")
     db.add_argument(
         "--web-auth-file",
