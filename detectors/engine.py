@@ -73,7 +73,10 @@ class Scanner:
         hmac_key: bytes | None = None,
         detectors: Sequence[Detector] | None = None,
         ner: Any = None,
+        ner_mode: str = "gated",
     ) -> None:
+        if ner_mode not in ("gated", "full", "off"):
+            raise ValueError(f"ner_mode must be gated, full or off, not {ner_mode!r}")
         self.config = config or DetectorConfig()
         self._key = hmac_key if hmac_key is not None else load_hmac_key()
         dets = (
@@ -85,7 +88,10 @@ class Scanner:
         )
         dets += [DenyListDetector(e, v) for e, v in self.config.deny_list.items() if v]
         self.detectors = dets
-        self.ner = ner
+        #: which text reaches the NER model: ``gated`` (cue windows), ``full`` (every Chinese free-text leaf)
+        #: or ``off`` (field rules and patterns only); see ``detectors.ner``
+        self.ner_mode = ner_mode
+        self.ner: Any = ner if ner_mode != "off" else None
         self._kind_hashers: dict[str, KeyedHasher] = {}
         self.plan: ScanPlan = build_plan(
             dets,

@@ -5,9 +5,13 @@ NER costs ~1000x the pattern path per event, so it never runs on whole events:
 1. **Field rules** (every leaf): a value under a name field (姓名, name, 收货人 ...) that looks
    like a name is a PERSON; a value under an address field (地址, address ...) with Han
    characters and an address suffix is an ADDRESS. No model needed.
-2. **Window gate** (free text only): cue words (姓名/联系人/收货人, 先生/女士, 住/寄/送到) and
-   address shapes (…省/市/区/县 … 路/街/号/室) flag ±16-character windows of Chinese text.
-   Digits-only fields, keys, and spans already found by pattern detectors are never sent.
+2. **Which text reaches the model** (free text only; ``Scanner.ner_mode``):
+   - ``gated`` (the worker's default): cue words (姓名/联系人/收货人, 先生/女士, 住/寄/送到) and address shapes
+     (…省/市/区/县 … 路/街/号/室) flag ±16-character windows of Chinese text;
+   - ``full`` (``piplwatch scan``'s default): every leaf with Chinese text, whole, cut at sentence ends into
+     pieces of at most ``FULL_CHUNK`` characters (the model looks a few characters either side, so a cut at a
+     sentence end changes nothing it sees).
+   Digits-only fields, keys and leaves taken by a field rule are never sent.
 3. **NER** on the flagged windows only, batched (``detectors.ner_fast.pipe``: spaCy's pipeline with our
    greedy decoder for the NER component, same entities); labels map to entity types.
 
@@ -42,6 +46,8 @@ NER_SCORE = {"PERSON": 0.8, "ADDRESS": 0.8, "LOCATION": 0.6, "ORGANIZATION": 0.6
 RULE_SCORE = 0.75
 WINDOW = 16
 MAX_WINDOW_CHARS = 96
+FULL_CHUNK = 256
+MODES = ("gated", "full", "off")
 
 NAME_FIELDS = frozenset(
     [
@@ -191,6 +197,7 @@ class NerStage:
     def _prepare(self, leaves: list[tuple[str | None, str]], found: list[Finding], scanner: Scanner):
         """Field-rule findings and the windows to send to the model, for one record."""
         self.stats.records += 1
+        full = getattr(scanner, "ner_mode", "gated") == "full"
         taken: dict[str | None, list[tuple[int, int]]] = {}
         for f in found:
             taken.setdefault(f.field, []).append((f.start, f.end))
@@ -213,7 +220,8 @@ class NerStage:
                 continue
             if self.nlp is None or not _HAN.search(value):
                 continue
-            for ws, we in _windows(value, taken.get(path, [])):
+            spans = _chunks(value) if full else _windows(value, taken.get(path, []))
+            for ws, we in spans:
                 jobs.append((path, value[ws:we], ws))
         self.stats.rule_findings += len(extra)
         if jobs:
@@ -268,6 +276,28 @@ def _windows(value: str, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if _HAN.search(value, s, e) and not any(ts <= s and e <= te for ts, te in taken):
             out.append((s, e))
     return out
+
+
+def _chunks(value: str) -> list[tuple[int, int]]:
+    """``value`` cut into pieces of at most FULL_CHUNK characters, at sentence ends where there is one, keeping
+    only the pieces with Chinese text."""
+    out = []
+    s, n = 0, len(value)
+    while s < n:
+        e = min(n, s + FULL_CHUNK)
+        if e < n:
+            for ends in _SENTENCE_ENDS:  # a sentence end if there is one in the second half, else a clause end
+                cut = max(value.rfind(c, s + FULL_CHUNK // 2, e) for c in ends)
+                if cut >= 0:
+                    e = cut + 1
+                    break
+        if _HAN.search(value, s, e):
+            out.append((s, e))
+        s = e
+    return out
+
+
+_SENTENCE_ENDS = (("。", "！", "？", "；", "\n", "!", "?", ";"), ("，", "、", ",", " "))
 
 
 def _merge(found: list[Finding], extra: list[Finding]) -> list[Finding]:

@@ -80,7 +80,7 @@ class Writer:
         for h in found:
             self.counts[h.finding.entity_type] += 1
 
-    def close(self, stats: dict[str, int]) -> None:
+    def close(self, stats: dict[str, Any]) -> None:
         pass
 
 
@@ -175,7 +175,7 @@ class TableWriter(Writer):
             self.out.write(line + "\n")
         self.rows = []
 
-    def close(self, stats: dict[str, int]) -> None:
+    def close(self, stats: dict[str, Any]) -> None:
         if self.rows:
             self._flush()
         total = sum(self.counts.values())
@@ -185,6 +185,8 @@ class TableWriter(Writer):
         )
         extra = [f"{stats[k]} {k.replace('_', ' ')}" for k in ("skipped_binary", "ignored", "errors") if stats.get(k)]
         self.out.write(("; " + ", ".join(extra) if extra else "") + "\n")
+        if stats.get("ner_mode", "off") != "off":
+            self.out.write(f"NER ({stats['ner_mode']}): {stats.get('ner_chars', 0):,} characters read by the model\n")
         if total:
             w = max(width(e) for e in self.counts)
             for entity, n in self.counts.most_common():
@@ -228,7 +230,7 @@ class SarifWriter(Writer):
                 res["locations"][0]["logicalLocations"] = [{"fullyQualifiedName": f.field, "kind": "member"}]
             self.results.append(res)
 
-    def close(self, stats: dict[str, int]) -> None:
+    def close(self, stats: dict[str, Any]) -> None:
         from detectors.taxonomy import classify
 
         rules = []

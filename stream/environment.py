@@ -21,7 +21,7 @@ ENVIRONMENT = (
     ("PIPLWATCH_WEB_BIND", "address of /metrics, /healthz, /livez and the dashboard (default 127.0.0.1)"),
     ("PIPLWATCH_WEB_PORT", "their port (default 9464)"),
     ("PIPLWATCH_WEB_AUTH_FILE", "'user:password' or a bearer token for the dashboard and API (required off loopback)"),
-    ("PIPLWATCH_NER", "0 to switch the NER stage off"),
+    ("PIPLWATCH_NER", "gated (default), full or off: which text the NER model reads (1/0 mean gated/off)"),
     ("PIPLWATCH_DETECTOR_CONFIG", "detector config file (TOML or YAML)"),
     ("PIPLWATCH_MAX_MESSAGE_BYTES", "largest transfer judged (default 8 MiB; larger ones are dead-lettered)"),
     ("PIPLWATCH_MAX_OUTPUT_BYTES", "largest record produced (default 1,000,000: under Kafka's max.message.bytes)"),

@@ -339,3 +339,26 @@ class PiplwatchMetrics:
             self._recipients.add(recipient_id)
             return recipient_id
         return "other"
+
+
+class NerCollector:
+    """``piplwatch_ner_characters_total`` and ``piplwatch_ner_windows_total`` by mode, read from the NER stage's
+    counters at scrape time (what the model reads is the NER stage's cost: ``gated`` keeps it small)."""
+
+    def __init__(self, stage: Any, mode: str) -> None:
+        self.stage = stage
+        self.mode = mode
+
+    def collect(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily
+
+        st = self.stage.stats
+        chars = CounterMetricFamily(
+            "piplwatch_ner_characters", "Characters of free text sent to the NER model", labels=["mode"]
+        )
+        chars.add_metric([self.mode], st.chars_to_ner)
+        windows = CounterMetricFamily(
+            "piplwatch_ner_windows", "Pieces of text sent to the NER model (windows or chunks)", labels=["mode"]
+        )
+        windows.add_metric([self.mode], st.windows)
+        return [chars, windows]

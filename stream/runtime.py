@@ -26,7 +26,7 @@ from detectors import DetectorConfig, Scanner
 from detectors.redact import load_hmac_key
 from stream.health import KafkaHealth, LoopMonitor, install_log_rate_limit
 from stream.judge import DeadLettered, Judge, Judged, counter_records, dumps
-from stream.metrics import PiplwatchMetrics
+from stream.metrics import NerCollector, PiplwatchMetrics
 from stream.outputs import OutputProducer
 from stream.settings import Settings
 from stream.state.materialize import Materializer
@@ -71,13 +71,15 @@ class Runtime:
         self.metrics = PiplwatchMetrics.create(self.registry)
         config = DetectorConfig.load(settings.detector_config) if settings.detector_config else DetectorConfig()
         ner = None
-        if settings.ner and config.ner:
+        if settings.ner != "off" and config.ner:
             from detectors.ner import load_ner
 
             ner = load_ner(required=False)
             if ner is not None and ner.nlp is not None:
                 self.metrics.model_info.labels(ner.model_name, ner.model_version).set(1)
-        self.scanner = Scanner(config, hmac_key=load_hmac_key(settings.hmac_key_file), ner=ner)
+        self.scanner = Scanner(config, hmac_key=load_hmac_key(settings.hmac_key_file), ner=ner, ner_mode=settings.ner)
+        if ner is not None and ner.nlp is not None and settings.ner != "off":
+            self.registry.register(NerCollector(ner, settings.ner))
         self.state = StateStore(settings.state_dir)
         self.judge = Judge(
             self.scanner,

@@ -36,6 +36,21 @@ def _env_int(name: str, default: int, lo: int = 0) -> int:
     return v
 
 
+NER_MODES = ("gated", "full", "off")
+
+
+def _env_ner(name: str, default: str) -> str:
+    text = _env(name)
+    if text is None:
+        return default
+    mode = {"1": "gated", "true": "gated", "yes": "gated", "on": "gated", "0": "off", "false": "off", "no": "off"}.get(
+        text.lower(), text.lower()
+    )
+    if mode not in NER_MODES:
+        raise SettingsError(f"{name} must be one of {', '.join(NER_MODES)}, not {text!r}")
+    return mode
+
+
 def _env_flag(name: str, default: bool = False) -> bool:
     text = _env(name)
     if text is None:
@@ -86,7 +101,9 @@ class Settings:
     max_output_bytes: int = field(default_factory=lambda: _env_int("PIPLWATCH_MAX_OUTPUT_BYTES", 1_000_000, 16_384))
     #: transfers declaring more records than this are dead-lettered (record_count_too_large)
     max_record_count: int = field(default_factory=lambda: _env_int("PIPLWATCH_MAX_RECORD_COUNT", 10_000_000, 1))
-    ner: bool = field(default_factory=lambda: _env_flag("PIPLWATCH_NER", True))
+    #: which text reaches the NER model: gated (cue windows; the worker's default), full (every Chinese free-text
+    #: leaf) or off; PIPLWATCH_NER=1/0 still mean gated/off
+    ner: str = field(default_factory=lambda: _env_ner("PIPLWATCH_NER", "gated"))
     detector_config: str | None = field(default_factory=lambda: _env("PIPLWATCH_DETECTOR_CONFIG"))
     security_protocol: str = field(default_factory=lambda: _env("PIPLWATCH_SECURITY_PROTOCOL", "PLAINTEXT") or "")
     sasl_mechanism: str | None = field(default_factory=lambda: _env("PIPLWATCH_SASL_MECHANISM"))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from stream.cli.common import bounded, port, positive, settings_from
+from stream.cli.scan_options import ner_options
 
 
 def add_commands(sub: Any) -> None:
@@ -25,7 +26,7 @@ def add_commands(sub: Any) -> None:
         "--unauthorized", type=bounded(float, 0.0, 1.0), default=0.15, help="share of unauthorized transfers (0-1)"
     )
     d.add_argument("--duration", type=positive, default=None, help="stop after this many seconds")
-    d.add_argument("--no-ner", action="store_true", help="pattern detectors and field rules only (faster start)")
+    ner_options(d, "gated")
     d.add_argument("--dir", default=".piplwatch/demo", help="state, logs and the generated HMAC key")
     d.set_defaults(func=cmd_demo)
 
@@ -63,7 +64,7 @@ def cmd_demo(args: Any) -> int:
             state_dir=base / "state",
             web_port=args.web_port,
             hmac_key_file=str(key),
-            ner=not args.no_ner,
+            ner=args.ner,
             print_alerts=True,
             rebuild_state=True,
         )

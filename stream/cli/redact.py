@@ -30,11 +30,11 @@ def run(args: Any) -> int:
         raise InputError(f"--entities: unknown entity {', '.join(sorted(entities - known))}")
     config = DetectorConfig.load(args.config) if args.config else DetectorConfig()
     ner = None
-    if not args.no_ner and config.ner:
+    if args.ner != "off" and config.ner:
         from detectors.ner import load_ner
 
         ner = load_ner(required=False)
-    scanner = Scanner(config, hmac_key=load_hmac_key(args.hmac_key_file), ner=ner)
+    scanner = Scanner(config, hmac_key=load_hmac_key(args.hmac_key_file), ner=ner, ner_mode=args.ner)
     name, text, kind = load(args.path)
 
     def scan(data: Any) -> Any:

@@ -72,11 +72,11 @@ def run(args: Any) -> int:
             raise InputError(f"--entities: unknown entity {', '.join(sorted(unknown))}")
     fail = _fail_rule(args.fail_on)
     ner = None
-    if not args.no_ner and config.ner:
+    if args.ner != "off" and config.ner:
         from detectors.ner import load_ner
 
         ner = load_ner(required=False)
-    scanner = Scanner(config, ner=ner)
+    scanner = Scanner(config, ner=ner, ner_mode=args.ner)
     out: IO[str] = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
     fmt = args.format or ("table" if out.isatty() else "jsonl")
     writer = _writer(fmt, out, scanner)
@@ -136,6 +136,8 @@ def run(args: Any) -> int:
                 "skipped_binary": stats.skipped_binary,
                 "ignored": stats.ignored,
                 "errors": counts["errors"],
+                "ner_mode": scanner.ner_mode if scanner.ner is not None and scanner.ner.nlp is not None else "off",
+                "ner_chars": scanner.ner.stats.chars_to_ner if scanner.ner is not None else 0,
             }
         )
     finally:

@@ -62,9 +62,24 @@ def add_scan_arguments(s: Any) -> None:
         "types; others are reported and exit 0",
     )
     s.add_argument("--config", help="detector config file (TOML or YAML)")
-    s.add_argument("--no-ner", action="store_true", help="pattern detectors only (no NER model)")
+    ner_options(s, "full")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_run_scan)
+
+
+NER_MODES = ("gated", "full", "off")
+
+
+def ner_options(p: Any, default: str | None) -> None:
+    """``--ner gated|full|off`` and ``--no-ner`` (an alias of ``--ner off``)."""
+    p.add_argument(
+        "--ner",
+        choices=NER_MODES,
+        default=default,
+        help="which text the NER model reads: every Chinese free-text value (full), windows around name and "
+        f"address cues (gated) or none (off; pattern detectors only); default {default or 'PIPLWATCH_NER or gated'}",
+    )
+    p.add_argument("--no-ner", dest="ner", action="store_const", const="off", help="the same as --ner off")
 
 
 def add_redact_arguments(r: Any) -> None:
@@ -94,5 +109,5 @@ def add_redact_arguments(r: Any) -> None:
         help="key for the hash operator (env PIPLWATCH_HMAC_KEY_FILE; else a random key for this run)",
     )
     r.add_argument("--config", help="detector config file (TOML or YAML)")
-    r.add_argument("--no-ner", action="store_true", help="pattern detectors only (no NER model)")
+    ner_options(r, "full")
     r.set_defaults(func=_run_redact)

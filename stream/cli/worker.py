@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from stream.cli.common import kafka_options, port, positive, raise_on_sigterm, settings_from
+from stream.cli.scan_options import ner_options
 
 
 def add_commands(sub: Any) -> None:
@@ -43,7 +44,7 @@ def add_commands(sub: Any) -> None:
     )
     w.add_argument("--hmac-key-file", default=None, help="the keyed-HMAC key file, the same on every worker")
     w.add_argument("--partitions", type=port, default=None, help="partitions of the topics the worker creates")
-    w.add_argument("--no-ner", action="store_true", help="pattern detectors and field rules only")
+    ner_options(w, None)
     w.add_argument(
         "--rebuild-state",
         action="store_true",
@@ -105,7 +106,9 @@ def cmd_worker(args: Any) -> int:
     from stream.app import run_worker
     from stream.security import preflight
 
-    over: dict[str, Any] = {"ner": not args.no_ner, "print_alerts": args.print_alerts}
+    over: dict[str, Any] = {"print_alerts": args.print_alerts}
+    if args.ner is not None:
+        over["ner"] = args.ner
     for name in (
         "web_port",
         "web_bind",
