@@ -44,16 +44,8 @@ def test_crash_sigkill_then_restart_every_transfer_judged_once(broker, key_file,
     verdicts = read_topic(
         broker.bootstrap, TOPICS.verdicts, until=lambda ms: set(ids) <= {m.key.decode() for m in ms}, timeout=120
     )
-    time.sleep(1.0)
-    alerts = read_topic(broker.bootstrap, TOPICS.alerts, until=lambda ms: False, timeout=3)
-    metrics = restarted.metrics()
-    restarted.stop()
     judged = {m.key.decode() for m in verdicts}
     assert set(ids) <= judged
-    by_id = collections.defaultdict(list)
-    for m in alerts:
-        a = orjson.loads(m.value)
-        by_id[a["alert_id"]].append((a["unmapped"]["transfer_id"], a["compliance"]["control"], a["severity"]))
     final = {orjson.loads(m.value)["transfer_id"]: orjson.loads(m.value) for m in verdicts}
     expected = {
         f"{tid}:{r}"
@@ -62,6 +54,21 @@ def test_crash_sigkill_then_restart_every_transfer_judged_once(broker, key_file,
         for r in v["rules"]
         if r not in ("TA-15b", "TA-21")
     }
+
+    def alert_ids(ms) -> set[str]:
+        return {orjson.loads(m.value)["alert_id"] for m in ms}
+
+    # a batch's alerts may land just after its verdicts (a loaded machine): wait for them, then a little longer so
+    # that a stray extra copy would be seen too
+    read_topic(broker.bootstrap, TOPICS.alerts, until=lambda ms: expected <= alert_ids(ms), timeout=60)
+    time.sleep(1.0)
+    alerts = read_topic(broker.bootstrap, TOPICS.alerts, until=lambda ms: False, timeout=3)
+    metrics = restarted.metrics()
+    restarted.stop()
+    by_id = collections.defaultdict(list)
+    for m in alerts:
+        a = orjson.loads(m.value)
+        by_id[a["alert_id"]].append((a["unmapped"]["transfer_id"], a["compliance"]["control"], a["severity"]))
     assert set(by_id) == expected
     duplicated = {k: v for k, v in by_id.items() if len(v) > 1}
     # at-least-once: a copy can only come from the one batch in flight at the kill (its outputs may have reached the
