@@ -7,7 +7,9 @@ NER costs ~1000x the pattern path per event, so it never runs on whole events:
    characters and an address suffix is an ADDRESS. No model needed.
 2. **Which text reaches the model** (free text only; ``Scanner.ner_mode``):
    - ``gated`` (the worker's default): cue words (姓名/联系人/收货人, 先生/女士, 住/寄/送到) and address shapes
-     (…省/市/区/县 … 路/街/号/室) flag ±16-character windows of Chinese text;
+     (…省/市/区/县 … 路/街/号/室) flag ±16-character windows of Chinese text, and the learned gate characters
+     (``detectors/ner_gate_chars.py``: the characters that are at least 30% of the time part of a name or an
+     address in the training text) flag ±8-character windows;
    - ``full`` (``piplwatch scan``'s default): every leaf with Chinese text, whole, cut at sentence ends into
      pieces of at most ``FULL_CHUNK`` characters (the model looks a few characters either side, so a cut at a
      sentence end changes nothing it sees).
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from detectors import ner_gate_chars
 from detectors.base import _NO_ATTRIBUTES, Check, Finding, make_finding
 from detectors.ner_fast import pipe as ner_pipe
 from detectors.patterns._common import COMPOUND_SURNAMES, SURNAMES
@@ -45,7 +48,6 @@ LABELS = {label: label for label in NER_LABELS}  # model label -> entity type
 NER_SCORE = {"PERSON": 0.8, "ADDRESS": 0.8, "LOCATION": 0.6, "ORGANIZATION": 0.6}
 RULE_SCORE = 0.75
 WINDOW = 16
-MAX_WINDOW_CHARS = 96
 FULL_CHUNK = 256
 MODES = ("gated", "full", "off")
 
@@ -76,6 +78,31 @@ NAME_FIELDS = frozenset(
         "shr",
     ]
 )
+#: field names whose values are not free text about people: the learned gate skips them (cues still apply)
+NOT_FREE_TEXT = frozenset(
+    [
+        "公司",
+        "公司名称",
+        "单位",
+        "工作单位",
+        "企业",
+        "企业名称",
+        "雇主",
+        "职位",
+        "职务",
+        "岗位",
+        "company",
+        "company_name",
+        "employer",
+        "organization",
+        "organisation",
+        "org",
+        "job",
+        "job_title",
+        "title",
+        "position",
+    ]
+)
 ADDRESS_FIELDS = frozenset(
     [
         "地址",
@@ -96,6 +123,10 @@ ADDRESS_FIELDS = frozenset(
     ]
 )
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+#: the learned gate (``models/scripts/gate_chars.py``): characters that are often part of a name or an address
+_GATE = re.compile(f"[{ner_gate_chars.PERSON}{ner_gate_chars.ADDRESS}]")
+GATE_WINDOW = 12
+GATE_MIN_CHARS = 4
 _NAME_VALUE = re.compile(
     r"^(?:[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}[·•‧][\u4e00-\u9fff]{1,8}|[A-Z][a-z]+ [A-Z][a-z]+)$"
 )
@@ -218,9 +249,9 @@ class NerStage:
                 s = len(value) - len(value.lstrip())
                 extra.append(self._finding(scanner, "ADDRESS", value.strip(), path, s, RULE_SCORE, "FieldRule"))
                 continue
-            if self.nlp is None or not _HAN.search(value):
-                continue
-            spans = _chunks(value) if full else _windows(value, taken.get(path, []))
+            if self.nlp is None or name in NAME_FIELDS or not _HAN.search(value):
+                continue  # (a name field's value that is not a name, e.g. masked 王*, is not sent to the model)
+            spans = _chunks(value) if full else _windows(value, taken.get(path, []), learned=name not in NOT_FREE_TEXT)
             for ws, we in spans:
                 jobs.append((path, value[ws:we], ws))
         self.stats.rule_findings += len(extra)
@@ -261,20 +292,33 @@ _NOT_APPLICABLE = Check.NOT_APPLICABLE.value
 MAX_CACHED_NAMES = 50_000
 
 
-def _windows(value: str, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """±WINDOW character windows around cues, merged, clipped, outside pattern findings."""
-    spans: list[list[int]] = []
-    for m in _CUES.finditer(value):
-        s, e = max(0, m.start() - WINDOW), min(len(value), m.end() + WINDOW)
-        if spans and s <= spans[-1][1]:
-            spans[-1][1] = max(spans[-1][1], e)
+def _windows(value: str, taken: list[tuple[int, int]], *, learned: bool = True) -> list[tuple[int, int]]:
+    """The gate: ±WINDOW characters around cues and (``learned``, values of GATE_MIN_CHARS or more) ±GATE_WINDOW
+    around the learned name and address characters; merged; pieces wholly inside a pattern finding are dropped,
+    long ones cut like ``full`` mode's. Values under organisation and job fields (NOT_FREE_TEXT: 公司, 职位, ...)
+    open on cues only: a company name is full of place characters, and the model's cost per call would otherwise
+    dominate structured traffic."""
+    n = len(value)
+    spans: list[tuple[int, int]] = []
+    for rx, w in ((_CUES, WINDOW), (_GATE, GATE_WINDOW)) if learned and n >= GATE_MIN_CHARS else ((_CUES, WINDOW),):
+        spans += [(max(0, m.start() - w), min(n, m.end() + w)) for m in rx.finditer(value)]
+    if not spans:
+        return []
+    spans.sort()
+    merged = [list(spans[0])]
+    for s, e in spans[1:]:
+        if s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
         else:
-            spans.append([s, e])
+            merged.append([s, e])
     out = []
-    for s, e in spans:
-        e = min(e, s + MAX_WINDOW_CHARS)
-        if _HAN.search(value, s, e) and not any(ts <= s and e <= te for ts, te in taken):
+    for s, e in merged:
+        if any(ts <= s and e <= te for ts, te in taken) or not _HAN.search(value, s, e):
+            continue
+        if e - s <= FULL_CHUNK:
             out.append((s, e))
+        else:
+            out += [(s + a, s + b) for a, b in _chunks(value[s:e])]
     return out
 
 
