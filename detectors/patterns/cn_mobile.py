@@ -6,7 +6,7 @@ an unallocated prefix keeps the candidate but lowers its score.
 
 from __future__ import annotations
 
-from detectors.base import Boundary, Check, Detector, Pattern
+from detectors.base import CONTEXT_BOOST, Boundary, Check, Detector, Pattern
 from detectors.normalize import digits_only
 from detectors.patterns._common import MOBILE_CONTEXT
 
@@ -59,7 +59,10 @@ class CnMobileDetector(Detector):
         return national_number(value)
 
     def score(self, value: str, base: float, check: Check, context: bool) -> float | None:
-        number = national_number(value)
+        # ``check`` is always NOT_APPLICABLE here (no checksum): ``Detector.score``'s context branch, inlined (hot)
+        number = value[-11:] if len(value) == 11 and value.isdigit() and value.isascii() else national_number(value)
         if number[:3] in INVALID_PREFIXES and not number.startswith(ALLOCATED_EXCEPTIONS):
             base = UNALLOCATED_SCORE  # keep, but below threshold unless context supports it
-        return super().score(value, base, check, context)
+        if check is not Check.NOT_APPLICABLE:
+            return super().score(value, base, check, context)
+        return min(base + CONTEXT_BOOST, 1.0) if context else min(base, 1.0)

@@ -23,7 +23,7 @@ CONTEXT = ID_CONTEXT
 
 def age_under_14(number: str) -> bool:
     """Whether the holder is under 14 today (PIPL Art. 28/31)."""
-    return cn_ric.age_on(number) < 14
+    return cn_ric.born_after_cutoff(number, 14)
 
 
 class CnResidentIdDetector(Detector):
@@ -36,7 +36,7 @@ class CnResidentIdDetector(Detector):
     SUBJECT_KIND = "id_number"
 
     def normalize(self, value: str) -> str:
-        return cn_ric.compact(value)
+        return value.upper() if len(value) == 18 else cn_ric.compact(value)  # 18 characters: no separators
 
     def check(self, value: str) -> Check:
         if value[:2] not in cn_ric.MAINLAND_PROVINCES:
@@ -44,4 +44,5 @@ class CnResidentIdDetector(Detector):
         return Check.PASS if cn_ric.is_valid(value) else Check.FAIL
 
     def attributes(self, value: str) -> dict[str, Any]:
-        return {"age_under_14": age_under_14(cn_ric.compact(value))}
+        # the birth date's digits are all it reads: an 18-character value has no separators to strip
+        return {"age_under_14": age_under_14(value if len(value) == 18 else cn_ric.compact(value))}
