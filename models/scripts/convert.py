@@ -203,6 +203,26 @@ def to_docbin(nlp, items, stats: Counter) -> DocBin:
     return db
 
 
+MSRA_DEV, CLUENER_DEV = 2000, 1000
+
+
+def shuffled_split(rnd: random.Random, items, n_dev: int):
+    """(train, dev): ``items`` shuffled by ``rnd``, the first ``n_dev`` held back."""
+    items = list(items)
+    rnd.shuffle(items)
+    return items[n_dev:], items[:n_dev]
+
+
+def carve(ner: Path, rnd: random.Random) -> dict[str, tuple[list, list]]:
+    """The corpora without a dev file of their own, carved as the model's training carved them (``rnd`` seeded
+    with the training seed; MSRA first, then CLUENER: the order of shuffles is part of the split). The gate and
+    overlap scripts and the NER gate benchmark use this too, so they never read a training sentence as dev."""
+    return {
+        "msra": shuffled_split(rnd, map_spans(read_bio(ner / "msra" / "msra.bio"), BIO_MAP), MSRA_DEV),
+        "cluener": shuffled_split(rnd, read_cluener(ner / "cluener" / "train.json"), CLUENER_DEV),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", type=Path)
@@ -222,17 +242,12 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     def split(items, n_dev):
-        items = list(items)
-        rnd.shuffle(items)
-        return items[n_dev:], items[:n_dev]
+        return shuffled_split(rnd, items, n_dev)
 
-    corpora: dict[str, tuple[list, list]] = {}
-    msra = map_spans(read_bio(ner / "msra" / "msra.bio"), BIO_MAP)
-    msra_train, msra_dev = split(msra, 2000)
+    corpora: dict[str, tuple[list, list]] = carve(ner, rnd)
+    msra_train, msra_dev = corpora["msra"]
     corpora["msra"] = (msra_train[: args.msra_train], msra_dev)
-    clu = read_cluener(ner / "cluener" / "train.json")
-    clu_train, clu_dev = split(clu, 1000)
-    corpora["cluener"] = (clu_train, clu_dev)
+    clu_dev = corpora["cluener"][1]
     dev_texts = {t for t, _ in clu_dev}
     bdci_map = {**CLUENER_MAP}
     bdci = read_jsonl_spans(ner / "bdci2020_privacy" / "train.jsonl", "entities", bdci_map)

@@ -34,18 +34,10 @@ def main() -> int:
     ap.add_argument("--msra-train", type=int, default=24000)
     args = ap.parse_args()
     ner = args.data / "ner"
-    rnd = random.Random(args.seed)
-
-    def split(items, n_dev):
-        items = list(items)
-        rnd.shuffle(items)
-        return items[n_dev:], items[:n_dev]
-
-    msra_train, _ = split(convert.map_spans(convert.read_bio(ner / "msra" / "msra.bio"), convert.BIO_MAP), 2000)
-    clu_train, _ = split(convert.read_cluener(ner / "cluener" / "train.json"), 1000)
+    carved = convert.carve(ner, random.Random(args.seed))
     train = (
-        msra_train[: args.msra_train]
-        + clu_train
+        carved["msra"][0][: args.msra_train]
+        + carved["cluener"][0]
         + convert.map_spans(convert.read_bio(ner / "weibo" / "train.bio"), convert.BIO_MAP)
         + convert.read_address(ner / "address" / "train.bio")
     )

@@ -27,17 +27,9 @@ from detectors.ner_fast import pipe
 ROOT = Path(__file__).resolve().parents[2]
 
 ner = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT.parent / "shared" / "data") / "ner"
-rnd = random.Random(13)
-
-
-def split(items, n):
-    items = list(items)
-    rnd.shuffle(items)
-    return items[n:], items[:n]
-
-
-msra_tr, msra_dev = split(convert.map_spans(convert.read_bio(ner / "msra" / "msra.bio"), convert.BIO_MAP), 2000)
-clu_tr, clu_dev = split(convert.read_cluener(ner / "cluener" / "train.json"), 1000)
+carved = convert.carve(ner, random.Random(13))  # the training seed
+msra_tr, msra_dev = carved["msra"]
+clu_tr, clu_dev = carved["cluener"]
 msra_tr = msra_tr[:24000]
 wb_tr = convert.map_spans(convert.read_bio(ner / "weibo" / "train.bio"), convert.BIO_MAP)
 wb_dev = convert.map_spans(convert.read_bio(ner / "weibo" / "dev.bio"), convert.BIO_MAP)

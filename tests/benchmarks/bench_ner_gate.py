@@ -66,15 +66,8 @@ def holdout(stage, data: Path) -> None:
     import convert
 
     ner = data / "ner"
-    rnd = random.Random(13)  # convert.py's seed and order of shuffles
-
-    def split(items, n):
-        items = list(items)
-        rnd.shuffle(items)
-        return items[n:], items[:n]
-
-    _, msra_dev = split(convert.map_spans(convert.read_bio(ner / "msra" / "msra.bio"), convert.BIO_MAP), 2000)
-    _, clu_dev = split(convert.read_cluener(ner / "cluener" / "train.json"), 1000)
+    carved = convert.carve(ner, random.Random(13))  # the training seed
+    msra_dev, clu_dev = carved["msra"][1], carved["cluener"][1]
     sets = {
         "MSRA dev[150:1150]": msra_dev[150:1150],
         "CLUENER dev[150:]": clu_dev[150:],

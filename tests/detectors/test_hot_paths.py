@@ -6,7 +6,12 @@ import datetime as dt
 import random
 
 from detectors.base import Check, Detector
-from detectors.patterns.cn_mobile import CnMobileDetector
+from detectors.patterns.cn_mobile import (
+    ALLOCATED_EXCEPTIONS,
+    INVALID_PREFIXES,
+    UNALLOCATED_SCORE,
+    CnMobileDetector,
+)
 from detectors.validators import cn_ric
 
 
@@ -29,26 +34,6 @@ def test_mobile_score_shortcut_matches_the_generic_rule() -> None:
             for context in (False, True):
                 for check in (Check.NOT_APPLICABLE, Check.PASS, Check.FAIL):
                     number = v.replace(" ", "").replace("-", "").replace("+", "")[-11:]
-                    b = base
-                    if number[:3] in {
-                        "140",
-                        "141",
-                        "142",
-                        "143",
-                        "144",
-                        "146",
-                        "148",
-                        "149",
-                        "154",
-                        "160",
-                        "161",
-                        "163",
-                        "164",
-                        "168",
-                        "169",
-                        "174",
-                        "179",
-                        "194",
-                    } and not number.startswith(("1610", "17400", "17401", "17402", "17403", "17404", "17405")):
-                        b = 0.3
+                    unallocated = number[:3] in INVALID_PREFIXES and not number.startswith(ALLOCATED_EXCEPTIONS)
+                    b = UNALLOCATED_SCORE if unallocated else base
                     assert det.score(v, base, check, context) == Detector.score(det, v, b, check, context), v
