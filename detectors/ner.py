@@ -126,7 +126,7 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 #: the learned gate (``models/scripts/gate_chars.py``): characters that are often part of a name or an address
 _GATE = re.compile(f"[{ner_gate_chars.PERSON}{ner_gate_chars.ADDRESS}]")
 GATE_WINDOW = 12
-GATE_MIN_CHARS = 4
+GATE_MIN_CHARS = 8
 _NAME_VALUE = re.compile(
     r"^(?:[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}[·•‧][\u4e00-\u9fff]{1,8}|[A-Z][a-z]+ [A-Z][a-z]+)$"
 )
