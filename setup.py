@@ -1,11 +1,12 @@
-"""The two compiled modules; everything else about the package is in pyproject.toml.
+"""The three compiled modules; everything else about the package is in pyproject.toml.
 
 Built at install (gcc and the Python headers; Cython comes from the build requirements):
 ``detectors/_scan_core.pyx``, the scanner's hot path (``engine.py`` keeps the Python reference it is tested
-against), and ``detectors/_greedy_ner.pyx``, the greedy decoder of the NER runtime (``detectors/ner_fast.py``).
+against), ``detectors/validators/_checks.pyx``, the MOD 11-2 and Luhn checks (``cn_ric.is_valid_py`` and
+``luhn.checksum_py`` are their references), and ``detectors/_greedy_ner.pyx``, the greedy decoder of the NER runtime (``detectors/ner_fast.py``).
 Declared here rather than under ``[tool.setuptools]`` in pyproject.toml, where ext-modules are still experimental.
 Optional: without a C compiler the install still succeeds and piplwatch runs the Python reference paths (slower,
-same results; a RuntimeWarning says so). The tests require both modules.
+same results; a RuntimeWarning says so). The tests require all three.
 """
 
 from setuptools import Extension, setup
@@ -13,6 +14,12 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension("detectors._scan_core", ["detectors/_scan_core.pyx"], extra_compile_args=["-O3"], optional=True),
+        Extension(
+            "detectors.validators._checks",
+            ["detectors/validators/_checks.pyx"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
         Extension("detectors._greedy_ner", ["detectors/_greedy_ner.pyx"], extra_compile_args=["-O3"], optional=True),
     ]
 )

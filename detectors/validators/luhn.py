@@ -7,8 +7,24 @@ from detectors.validators.exceptions import InvalidChecksum, InvalidFormat, pass
 _DOUBLED = bytes((2 * d - 9 if d > 4 else 2 * d) for d in range(10))
 
 
+try:
+    from detectors.validators._checks import luhn as _luhn
+except ImportError:  # no C compiler at install: the Python reference answers (same results, slower)
+    _luhn = None
+
+
 def checksum(number: str) -> int:
-    """Return the Luhn sum mod 10 of an ASCII digit string (0 means valid)."""
+    """Return the Luhn sum mod 10 of an ASCII digit string (0 means valid); compiled (``_checks.luhn``), with
+    ``checksum_py`` for anything else and as the reference."""
+    if _luhn is not None:
+        r = _luhn(number)
+        if r >= 0:
+            return r
+    return checksum_py(number)
+
+
+def checksum_py(number: str) -> int:
+    """``checksum`` in Python: the reference the compiled Luhn is tested against."""
     b = number.encode()[::-1]
     odd = b[0::2]
     even = b[1::2]
