@@ -6,14 +6,10 @@ import datetime as dt
 import random
 import string
 
-import pytest
-
 from detectors.patterns.cn_bank_card import distinct_digits
 from detectors.validators import cn_ric, luhn
 
 from .synth import bank_card, resident_id
-
-checks = pytest.importorskip("detectors.validators._checks", reason="")
 
 
 def test_the_compiled_checks_are_built() -> None:
