@@ -696,3 +696,80 @@ cdef int _char_start(bytes buf, int i):
 
 def _field_start(f):
     return (f.field or "", f.start)
+
+
+# -- payload layout: ``structured.leaves_py`` and ``Scanner._scan_leaves``'s text building, compiled ----------------
+
+cdef object _st = None  # detectors.structured, bound at the end of this module (it imports this one)
+
+
+def flatten(obj, str path="", int depth=0):
+    """``structured.leaves_py``: the same leaves, paths and order (tests compare them on random payloads)."""
+    cdef list out = []
+    _walk(out, obj, path, depth, _st.MAX_PATH_DEPTH, _st.MAX_KEY_CHARS, _st._key_kinds)
+    return out
+
+
+cdef void _walk(list out, object o, str p, int d, int max_depth, int max_key, dict kinds) except *:
+    cdef Py_ssize_t i
+    t = type(o)
+    if t is str:
+        if o:
+            out.append((p, o))
+    elif t is dict or isinstance(o, dict):
+        if d >= max_depth:
+            _st._deep(o, p, out.append)
+            return
+        i = 0
+        for k, v in o.items():
+            k = str(k)
+            kind = kinds.get(k)
+            if kind is None:
+                kind = _st._value_like(k)
+            if kind:  # a key that is itself data: scanned as a value, never in a path
+                name = f"{p}.<key{i}>" if p else f"<key{i}>"
+                out.append((name, k))
+                _walk(out, v, name, d + 1, max_depth, max_key, kinds)
+                i += 1
+                continue
+            if len(k) > max_key:
+                k = k[:max_key] + _st.ELLIPSIS
+            _walk(out, v, (p + "." + k) if p else k, d + 1, max_depth, max_key, kinds)
+            i += 1
+    elif t is list or isinstance(o, (list, tuple)):
+        if d >= max_depth:
+            _st._deep(o, p, out.append)
+            return
+        i = 0
+        for v in o:
+            _walk(out, v, f"{p}[{i}]", d + 1, max_depth, max_key, kinds)
+            i += 1
+    elif isinstance(o, str):
+        if o:
+            out.append((p, str(o)))
+    elif isinstance(o, (int, float)) and not isinstance(o, bool):
+        out.append((p, str(o)))
+
+
+def layout(list leaves):
+    """``Scanner._scan_leaves``'s text: ``path: value\\n`` per leaf, with (segment start, value start, path) string
+    offsets and the segment/value starts in UTF-8 bytes. Returns (text, segs, byte_segs)."""
+    cdef list parts = [], segs = [], byte_segs = []
+    cdef Py_ssize_t pos = 0, bpos = 0, hlen, hb, vlen
+    for path, value in leaves:
+        head = (path + ": ") if type(path) is str else f"{path}: "
+        hlen = len(head)
+        hb = hlen if head.isascii() else len(head.encode())
+        segs.append((pos, pos + hlen, path))
+        byte_segs.append((bpos, bpos + hb))
+        parts.append(head)
+        parts.append(value)
+        parts.append("\n")
+        vlen = len(value)
+        pos += hlen + vlen + 1
+        bpos += hb + (vlen if value.isascii() else len(value.encode())) + 1
+    return "".join(parts), segs, byte_segs
+
+
+from detectors import structured as _structured  # noqa: E402  (last: structured imports flatten from here)
+_st = _structured

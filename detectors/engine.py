@@ -32,8 +32,31 @@ from detectors.taxonomy import classify, sensitivity_of
 
 try:
     from detectors._scan_core import ScanCore
+    from detectors._scan_core import layout as _layout_c
 except ImportError:  # pragma: no cover - a build without the compiled core runs the reference
-    ScanCore = None
+    ScanCore = _layout_c = None
+
+
+def layout_py(leaves: list[tuple[str, str]]) -> tuple[str, list[tuple[int, int, str | None]], list[tuple[int, int]]]:
+    """``leaves`` as one text of ``path: value\n`` segments: (text, [(segment start, value start, path)] in string
+    offsets, [(segment start, value start)] in UTF-8 bytes). The reference of ``_scan_core.layout``."""
+    parts: list[str] = []
+    segs: list[tuple[int, int, str | None]] = []
+    byte_segs: list[tuple[int, int]] = []
+    pos = bpos = 0
+    for path, value in leaves:
+        head = f"{path}: "
+        hlen = len(head)
+        hb = hlen if head.isascii() else len(head.encode())
+        segs.append((pos, pos + hlen, path))
+        byte_segs.append((bpos, bpos + hb))
+        parts += (head, value, "\n")
+        pos += hlen + len(value) + 1
+        bpos += hb + (len(value) if value.isascii() else len(value.encode())) + 1
+    return "".join(parts), segs, byte_segs
+
+
+_layout = _layout_c if _layout_c is not None else layout_py
 
 logger = logging.getLogger(__name__)
 
@@ -202,20 +225,10 @@ class Scanner:
 
     def _scan_leaves(self, leaves: list[tuple[str, str]]) -> list[Finding]:
         """Pattern findings of ``leaves`` laid out as one text of ``path: value`` segments."""
-        parts: list[str] = []
-        segs: list[tuple[int, int, str | None]] = []
-        byte_segs: list[tuple[int, int]] = []
-        pos = bpos = 0
-        for path, value in leaves:
-            head = f"{path}: "
-            hlen = len(head)
-            hb = hlen if head.isascii() else len(head.encode())
-            segs.append((pos, pos + hlen, path))
-            byte_segs.append((bpos, bpos + hb))
-            parts += (head, value, "\n")
-            pos += hlen + len(value) + 1
-            bpos += hb + (len(value) if value.isascii() else len(value.encode())) + 1
-        return self._scan_segments("".join(parts), segs, byte_segs=byte_segs) if parts else []
+        if not leaves:
+            return []
+        text, segs, byte_segs = _layout(leaves)
+        return self._scan_segments(text, segs, byte_segs=byte_segs)
 
     def _use_ner(self, ner: bool | None) -> bool:
         return self.ner is not None and (self.config.ner if ner is None else ner)

@@ -36,7 +36,15 @@ def _value_like(key: str) -> bool:
 
 
 def leaves(obj: Any, path: str = "", depth: int = 0) -> list[tuple[str, str]]:
-    """``(field_path, text)`` for every string and number leaf, in document order, at any depth.
+    """``(field_path, text)`` for every string and number leaf, in document order, at any depth: compiled
+    (``_scan_core.flatten``), ``leaves_py`` where the core is not built and as the reference."""
+    if _flatten is not None:
+        return _flatten(obj, path, depth)
+    return leaves_py(obj, path, depth)
+
+
+def leaves_py(obj: Any, path: str = "", depth: int = 0) -> list[tuple[str, str]]:
+    """``leaves`` in Python: the reference the compiled walk is tested against.
 
     One recursive function down to ``MAX_PATH_DEPTH`` (the common case: no generator chain per level), an explicit
     stack below it (no recursion limit).
@@ -126,3 +134,9 @@ def leaf_name(path: str) -> str:
     """The last key of a path: ``orders[0].收货人`` -> ``收货人``."""
     tail = path.rsplit(".", 1)[-1]
     return tail.split("[", 1)[0] or tail
+
+
+try:  # last: the compiled core reads this module's constants and helpers
+    from detectors._scan_core import flatten as _flatten
+except ImportError:  # pragma: no cover - a build without the compiled core runs the reference
+    _flatten = None
