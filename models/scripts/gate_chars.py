@@ -4,7 +4,7 @@ For each character, the share of its occurrences that fall inside a PERSON (or A
 characters at or above the threshold make the gate: ``detectors.ner`` sends ±WINDOW characters around each of them
 to the model in ``gated`` mode. Writes ``detectors/ner_gate_chars.py``.
 
-The train/dev carving replicates ``convert.py`` (same seed, same order of shuffles), so the dev sentences the gate is
+The training parts come from ``convert.training_corpora`` (same seed), so the dev sentences the gate is
 measured on (``tests/data/ner_dev_slice.jsonl``, ``tests/benchmarks/bench_ner_gate.py``) were not used here.
 
 Usage: python models/scripts/gate_chars.py DATA_DIR [--threshold 0.3] [--seed 13]
@@ -31,16 +31,11 @@ def main() -> int:
     ap.add_argument("data", type=Path)
     ap.add_argument("--threshold", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--msra-train", type=int, default=24000)
+    ap.add_argument("--msra-train", type=int, default=49000)
     args = ap.parse_args()
     ner = args.data / "ner"
-    carved = convert.carve(ner, random.Random(args.seed))
-    train = (
-        carved["msra"][0][: args.msra_train]
-        + carved["cluener"][0]
-        + convert.map_spans(convert.read_bio(ner / "weibo" / "train.bio"), convert.BIO_MAP)
-        + convert.read_address(ner / "address" / "train.bio")
-    )
+    corpora = convert.training_corpora(ner, random.Random(args.seed), msra_train=args.msra_train, pd1998=False)
+    train = [item for name in ("msra", "cluener", "weibo", "address") for item in corpora[name][0]]
     total: Counter[str] = Counter()
     inside = {"PERSON": Counter(), "ADDRESS": Counter()}
     for text, spans in train:

@@ -1,15 +1,16 @@
 """How much of the shipped model's dev score is memorised names: PERSON recall on names seen vs unseen in training.
 
-The dev parts are carved per sentence (``convert.py``); People's Daily/MSRA repeats the same people across
-sentences, so a sentence split puts most dev names in training too. This prints, per corpus, PERSON F1 on the dev
+A sentence split put most MSRA dev names in training too (People's Daily repeats the same people across
+sentences); ``convert.py`` now carves MSRA by blocks of whole articles. This prints, per corpus, PERSON F1 on the dev
 part, the share of gold dev names that occur as a PERSON in the training parts, and recall on seen and unseen names,
 and writes ``models/metrics/name_overlap.json``.
 
-Usage: python models/scripts/name_overlap.py DATA_DIR
+Usage: python models/scripts/name_overlap.py DATA_DIR [--msra-train N] [--pd1998]
 """
 
 from __future__ import annotations
 
+import argparse
 import collections
 import json
 import random
@@ -26,17 +27,19 @@ from detectors.ner_fast import pipe
 
 ROOT = Path(__file__).resolve().parents[2]
 
-ner = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT.parent / "shared" / "data") / "ner"
-carved = convert.carve(ner, random.Random(13))  # the training seed
-msra_tr, msra_dev = carved["msra"]
-clu_tr, clu_dev = carved["cluener"]
-msra_tr = msra_tr[:24000]
-wb_tr = convert.map_spans(convert.read_bio(ner / "weibo" / "train.bio"), convert.BIO_MAP)
-wb_dev = convert.map_spans(convert.read_bio(ner / "weibo" / "dev.bio"), convert.BIO_MAP)
-ad_tr = convert.read_address(ner / "address" / "train.bio")
-train = msra_tr + clu_tr + wb_tr + ad_tr
-seen = {t[s:e] for t, sp in train for s, e, lab in sp if lab == "PERSON"}
-st = load_ner()
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument("data", type=Path, nargs="?", default=ROOT.parent / "shared" / "data")
+ap.add_argument("--msra-train", type=int, default=49000, help="as the model was trained (models/project.yml)")
+ap.add_argument("--model", type=Path, default=None, help="a pipeline directory (default: the shipped one)")
+ap.add_argument("--out", type=Path, default=ROOT / "models" / "metrics" / "name_overlap.json")
+ap.add_argument("--pd1998", action="store_true", help="the model was trained on People's Daily 1998 too")
+args = ap.parse_args()
+corpora = convert.training_corpora(
+    args.data / "ner", random.Random(13), msra_train=args.msra_train, pd1998=args.pd1998
+)  # the training seed
+msra_dev, clu_dev, wb_dev = corpora["msra"][1], corpora["cluener"][1], corpora["weibo"][1]
+seen = {t[s:e] for train, _ in corpora.values() for t, sp in train for s, e, lab in sp if lab == "PERSON"}
+st = load_ner(args.model)
 out = {}
 for name, dev in (("MSRA", msra_dev), ("CLUENER", clu_dev), ("Weibo", wb_dev)):
     gold = [{(s, e) for s, e, lab in sp if lab == "PERSON"} for t, sp in dev]
@@ -68,4 +71,4 @@ for name, dev in (("MSRA", msra_dev), ("CLUENER", clu_dev), ("Weibo", wb_dev)):
     print(
         f"{name}: PERSON F1 {f:.3f} (P {P:.3f} R {R:.3f}); gold names seen in training {sg}/{sg + ug} = {sg / max(1, sg + ug):.0%}; recall on seen names {stats['seen_hit'] / max(1, sg):.3f}, on unseen names {stats['unseen_hit'] / max(1, ug):.3f}"
     )
-(ROOT / "models" / "metrics" / "name_overlap.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")

@@ -20,6 +20,7 @@ def main() -> int:
     ap.add_argument("trained", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--version", default="0.1.0")
+    ap.add_argument("--pd1998", action="store_true", help="the pipeline was trained on People's Daily 1998 too")
     args = ap.parse_args()
     nlp = spacy.load(args.trained)
     if "address_extend" not in nlp.pipe_names:
@@ -30,8 +31,9 @@ def main() -> int:
             "version": args.version,
             "lang": "zh",
             "description": "piplwatch Chinese NER: PERSON, LOCATION, ORGANIZATION, ADDRESS. Character tokens with "
-            "forward-bigram features; trained on MSRA, CLUENER, Weibo, Resume, Boson, BDCI 2020 and the "
-            "Chinese address-parsing corpus (see models/README.md).",
+            "forward-bigram features; trained on MSRA, CLUENER, Weibo, Resume, Boson, BDCI 2020, "
+            + ("People's Daily 1998, " if args.pd1998 else "")
+            + "and the Chinese address-parsing corpus (see models/README.md).",
             "author": "piplwatch",
             "license": "Apache-2.0 (code); model trained on research corpora, see README",
             "sources": [
@@ -44,6 +46,7 @@ def main() -> int:
                     "BosonNLP NER",
                     "CCF BDCI 2020 privacy",
                     "Neural Chinese Address Parsing",
+                    *(["People's Daily 1998 (PKU segmented and tagged, January)"] if args.pd1998 else []),
                 )
             ],
         }
