@@ -8,8 +8,8 @@ NER costs ~1000x the pattern path per event, so it never runs on whole events:
 2. **Which text reaches the model** (free text only; ``Scanner.ner_mode``):
    - ``gated`` (the worker's default): cue words (姓名/联系人/收货人, 先生/女士, 住/寄/送到) and address shapes
      (…省/市/区/县 … 路/街/号/室) flag ±16-character windows of Chinese text, and the learned gate characters
-     (``detectors/ner_gate_chars.py``: the characters that are at least 30% of the time part of a name or an
-     address in the training text) flag ±8-character windows;
+     (``detectors/ner_gate_chars.py``: the characters that are at least 20% of the time part of a name or an
+     address in the training text) and Latin-script words inside Chinese text flag ±12-character windows;
    - ``full`` (``piplwatch scan``'s default): every leaf with Chinese text, whole, cut at sentence ends into
      pieces of at most ``FULL_CHUNK`` characters (the model looks a few characters either side, so a cut at a
      sentence end changes nothing it sees).
@@ -125,6 +125,9 @@ ADDRESS_FIELDS = frozenset(
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 #: the learned gate (``models/scripts/gate_chars.py``): characters that are often part of a name or an address
 _GATE = re.compile(f"[{ner_gate_chars.PERSON}{ner_gate_chars.ADDRESS}]")
+#: a Latin-script word inside Chinese text: handles, players, brands and foreign names (Grubby, RuiN, Infi) have no
+#: Han characters for the learned gate to see
+_LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9_]{2,}")
 GATE_WINDOW = 12
 GATE_MIN_CHARS = 8
 _NAME_VALUE = re.compile(
@@ -300,7 +303,8 @@ def _windows(value: str, taken: list[tuple[int, int]], *, learned: bool = True) 
     dominate structured traffic."""
     n = len(value)
     spans: list[tuple[int, int]] = []
-    for rx, w in ((_CUES, WINDOW), (_GATE, GATE_WINDOW)) if learned and n >= GATE_MIN_CHARS else ((_CUES, WINDOW),):
+    rules = ((_CUES, WINDOW), (_GATE, GATE_WINDOW), (_LATIN_WORD, GATE_WINDOW))
+    for rx, w in rules if learned and n >= GATE_MIN_CHARS else rules[:1]:
         spans += [(max(0, m.start() - w), min(n, m.end() + w)) for m in rx.finditer(value)]
     if not spans:
         return []
