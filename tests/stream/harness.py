@@ -101,10 +101,17 @@ def send_json(p: KafkaProducer, topic: str, key: str, obj: Any) -> None:
 
 
 def read_topic(
-    bootstrap: str, topic: str, *, until: Callable[[list], bool], timeout: float = 60.0, **kafka: Any
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list], bool],
+    timeout: float = 60.0,
+    quiet: int = 0,
+    **kafka: Any,
 ) -> list:
     """Read a topic from the beginning until ``until(records)`` holds or the timeout passes (``kafka``: security
-    options for the consumer)."""
+    options for the consumer). ``quiet``: once it holds, go on reading until that many polls in a row (250 ms
+    each) bring nothing, so that what comes after the records it waited for is read too."""
     c = KafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -124,6 +131,10 @@ def read_topic(
             got = [m for msgs in batch.values() for m in msgs]
             out.extend(got)
             idle = 0 if got else idle + 1
+            if quiet and until(out):
+                if idle >= quiet:
+                    break
+                continue
             if until(out) and (got or idle >= 1):
                 break
             if not got and idle >= 4 and until(out):
