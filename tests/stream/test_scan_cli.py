@@ -34,6 +34,16 @@ def test_scan_cli_jsonl_one_line_per_input_in_order_with_offsets(tmp_path: Path)
     assert b"13812345678" not in r.stdout
 
 
+def test_scan_cli_jsonl_keeps_ids_of_any_size_and_unicode(tmp_path: Path) -> None:
+    # orjson writes the lines; an id beyond 64 bits, which it refuses, goes through the standard library
+    f = tmp_path / "in.jsonl"
+    f.write_text(f'{{"id": {10**30}, "text": "手机13812345678"}}\n{{"id": "订单一", "text": "无"}}\n', encoding="utf-8")
+    r = scan("--format", "jsonl", str(f))
+    lines = [json.loads(x) for x in r.stdout.decode().splitlines()]
+    assert [x["id"] for x in lines] == [10**30, "订单一"] and r.stderr == b""
+    assert len(lines[0]["findings"]) == 1 and "订单一".encode() in r.stdout  # UTF-8, not escapes
+
+
 def test_scan_cli_exit_zero_when_nothing_found(tmp_path: Path) -> None:
     f = tmp_path / "clean.txt"
     f.write_text("今天天气很好\n房间干净，服务热情\n", encoding="utf-8")
