@@ -380,7 +380,7 @@ cdef class ScanCore:
         if self.db is None:
             return []
         folded = text.translate(_FOLD_TABLE) if needs_fold(text) else text  # normalize.fold
-        data = folded.encode("utf-8")
+        data = folded.encode("utf-8", "replace")  # a lone surrogate (a JSON \ud800 escape) becomes one byte: "?"
         n = <int>PyBytes_GET_SIZE(data)
         ascii_only = n == len(folded)
         padded = b"\n" + data + b"\n"
@@ -501,8 +501,8 @@ cdef class ScanCore:
                     seg_b[2 * i + 1] = byte_segs[i][1]
             else:
                 for i in range(n_segs):
-                    seg_b[2 * i] = len(folded[:segs[i][0]].encode())
-                    seg_b[2 * i + 1] = len(folded[:segs[i][1]].encode())
+                    seg_b[2 * i] = len(folded[:segs[i][0]].encode("utf-8", "replace"))
+                    seg_b[2 * i + 1] = len(folded[:segs[i][1]].encode("utf-8", "replace"))
             for i in range(n_cands):
                 cands[i].key = (<long long>self.det_prio[cands[i].det] << 32) + i
             qsort(cands, n_cands, sizeof(Cand), _cmp_cand)
@@ -759,7 +759,7 @@ def layout(list leaves):
     for path, value in leaves:
         head = (path + ": ") if type(path) is str else f"{path}: "
         hlen = len(head)
-        hb = hlen if head.isascii() else len(head.encode())
+        hb = hlen if head.isascii() else len(head.encode("utf-8", "replace"))
         segs.append((pos, pos + hlen, path))
         byte_segs.append((bpos, bpos + hb))
         parts.append(head)
@@ -767,7 +767,7 @@ def layout(list leaves):
         parts.append("\n")
         vlen = len(value)
         pos += hlen + vlen + 1
-        bpos += hb + (vlen if value.isascii() else len(value.encode())) + 1
+        bpos += hb + (vlen if value.isascii() else len(value.encode("utf-8", "replace"))) + 1
     return "".join(parts), segs, byte_segs
 
 

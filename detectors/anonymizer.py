@@ -15,6 +15,7 @@ import collections
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +24,15 @@ from detectors.readers import ENVELOPE_KEYS
 from detectors.structured import leaves as flatten_leaves
 
 OPERATORS = ("mask", "mask-all", "hash", "replace", "drop")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _dumps(obj: Any, **kw: Any) -> str:
+    """JSON with readable UTF-8, but a lone surrogate (from a ``\\ud800`` escape in the input, which UTF-8 cannot
+    carry) written back as its escape, so the output stays the input's value and can be written out."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(obj, ensure_ascii=False, **kw))
 
 
 def replacement(f: Finding, operator: str, span: str) -> str:
@@ -115,11 +125,11 @@ def redact_text_file(
                     obj["id"] = redact_string(obj["id"], scan(obj["id"]), ops, default, changed)
             else:
                 obj = redact_object(obj, scan(obj), ops, default, changed)
-            lines.append(json.dumps(obj, ensure_ascii=False) + line[len(body) :])
+            lines.append(_dumps(obj) + line[len(body) :])
         return "".join(lines)
     if kind == "json":
         obj = json.loads(text)
-        return json.dumps(redact_object(obj, scan(obj), ops, default, changed), ensure_ascii=False, indent=2) + "\n"
+        return _dumps(redact_object(obj, scan(obj), ops, default, changed), indent=2) + "\n"
     if kind in ("csv", "tsv"):
         delim = "\t" if kind == "tsv" else ","
         rows = list(csv.reader(io.StringIO(text), delimiter=delim))

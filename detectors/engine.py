@@ -47,12 +47,12 @@ def layout_py(leaves: list[tuple[str, str]]) -> tuple[str, list[tuple[int, int, 
     for path, value in leaves:
         head = f"{path}: "
         hlen = len(head)
-        hb = hlen if head.isascii() else len(head.encode())
+        hb = hlen if head.isascii() else len(head.encode("utf-8", "replace"))
         segs.append((pos, pos + hlen, path))
         byte_segs.append((bpos, bpos + hb))
         parts += (head, value, "\n")
         pos += hlen + len(value) + 1
-        bpos += hb + (len(value) if value.isascii() else len(value.encode())) + 1
+        bpos += hb + (len(value) if value.isascii() else len(value.encode("utf-8", "replace"))) + 1
     return "".join(parts), segs, byte_segs
 
 
@@ -262,7 +262,7 @@ class Scanner:
         if plan.db is None:
             return []
         folded = fold(text)
-        data = folded.encode("utf-8")
+        data = folded.encode("utf-8", "replace")  # a lone surrogate (a JSON \ud800 escape) becomes one byte: "?"
         ascii_only = len(data) == len(folded)
         padded = b"\n" + data + b"\n"  # wrapped patterns consume one neighbour byte on each side
         hits: list[tuple[int, int, int]] = []
@@ -331,7 +331,10 @@ class Scanner:
         elif byte_segs is not None and folded is text:
             seg_bytes = byte_segs  # folding changed nothing, so byte offsets of the original text hold
         else:
-            seg_bytes = [(len(folded[:a].encode()), len(folded[:b].encode())) for a, b, _ in segs]
+            seg_bytes = [
+                (len(folded[:a].encode("utf-8", "replace")), len(folded[:b].encode("utf-8", "replace")))
+                for a, b, _ in segs
+            ]
         best: dict[tuple[int, int], tuple[float, int, int, int, Check, bool, str, int]] = {}
         n = len(data)
         dets = plan.detectors

@@ -123,6 +123,7 @@ ADDRESS_FIELDS = frozenset(
     ]
 )
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # from a JSON \ud800 escape: no character, not encodable
 #: the learned gate (``models/scripts/gate_chars.py``): characters that are often part of a name or an address
 _GATE = re.compile(f"[{ner_gate_chars.PERSON}{ner_gate_chars.ADDRESS}]")
 #: a Latin-script word inside Chinese text: handles, players, brands and foreign names (Grubby, RuiN, Infi) have no
@@ -212,7 +213,8 @@ class NerStage:
         """
         prepared = [self._prepare(leaves, found, scanner) for leaves, found in records]
         jobs = [job for _, _, record_jobs in prepared for job in record_jobs]
-        docs = iter(ner_pipe(self.nlp, [j[1] for j in jobs], batch_size=256)) if jobs else iter(())
+        texts = [_SURROGATE.sub("\ufffd", j[1]) for j in jobs]  # spaCy cannot hash a lone surrogate; same length
+        docs = iter(ner_pipe(self.nlp, texts, batch_size=256)) if jobs else iter(())
         out = []
         for (_, found), (taken, extra, record_jobs) in zip(records, prepared):
             for (path, _text, off), doc in zip(record_jobs, docs):

@@ -15,7 +15,7 @@ import pytest
 
 from detectors import Scanner
 from detectors.config import DetectorConfig
-from detectors.engine import ScanCore
+from detectors.engine import ScanCore, layout_py
 from detectors.structured import leaves as flatten_leaves
 from tests.benchmarks.records import make_records
 from tests.detectors.synth import bank_card, resident_id, uscc
@@ -163,17 +163,24 @@ def test_core_matches_reference_with_allow_list_and_thresholds() -> None:
 
 
 def _reference_payload(sc: Scanner, leaves):
-    """scan_payload's segment building, then the reference hot path (what scan_payload ran before the core)."""
-    parts, segs, byte_segs = [], [], []
-    pos = bpos = 0
-    for path, value in leaves:
-        head = f"{path}: "
-        segs.append((pos, pos + len(head), path))
-        byte_segs.append((bpos, bpos + len(head.encode())))
-        parts += (head, value, "\n")
-        pos += len(head) + len(value) + 1
-        bpos += len(head.encode()) + len(value.encode()) + 1
-    return sc._scan_segments_py("".join(parts), segs, byte_segs) if parts else []
+    """scan_payload's segment building (``engine.layout_py``), then the reference hot path."""
+    if not leaves:
+        return []
+    text, segs, byte_segs = layout_py(leaves)
+    return sc._scan_segments_py(text, segs, byte_segs)
+
+
+@needs_core
+def test_core_matches_reference_past_lone_surrogates(scanner) -> None:
+    # a JSON "\ud800" escape decodes to a lone surrogate, which UTF-8 cannot encode: both paths read it as one byte
+    texts = ["\ud800 13812345678", "身份证\ud800号11010519491231002X", "\udfff" * 3 + "卡号6222021234567890123\ud800"]
+    for t in texts:
+        got, want = both(scanner, t, [(0, 0, None)])
+        assert got == want and got, t
+    payload = {"a": "\udfff张三 手机13812345678", "\ud800k": "11010519491231002X", "l": ["\ud800", "13912345678"]}
+    leaves = flatten_leaves(payload)
+    assert scanner.scan_payload(payload, leaves=leaves) == _reference_payload(scanner, leaves)
+    assert sorted(f.entity_type for f in scanner.scan(payload)) == ["CN_MOBILE", "CN_MOBILE", "CN_RESIDENT_ID"]
 
 
 @needs_core

@@ -258,3 +258,23 @@ def test_scan_jsonl_fields_beside_text_are_scanned_and_pi_ids_are_not_echoed(tmp
     ]
     red = cli("redact", "--no-ner", str(f), "--default", "replace").stdout.decode()
     assert "13812345678" not in red and "13900002222" not in red and "13700003333" not in red
+
+
+def test_scan_and_redact_read_past_a_lone_surrogate_escape(tmp_path: Path) -> None:
+    # "\ud800" is valid JSON but no character: UTF-8 cannot carry it, spaCy cannot hash it. One at the top of an
+    # export stopped the scan (exit 2, nothing after it scanned): now it is read past, offsets unchanged.
+    f = tmp_path / "in.jsonl"
+    f.write_text(
+        '{"id": "x\\udc00", "text": "\\ud800 张三的手机13812345678"}\n{"b": "13912345678"}\n', encoding="utf-8"
+    )
+    for extra in ((), ("--no-ner",)):
+        r = cli("scan", *extra, "--format", "jsonl", str(f))
+        assert r.returncode == 1 and r.stderr == b"", r.stderr
+        lines = [json.loads(x) for x in r.stdout.decode().splitlines()]
+        assert lines[0]["id"] == "x\udc00"
+        mobile = next(x for x in lines[0]["findings"] if x["entity_type"] == "CN_MOBILE")
+        assert (mobile["start"], mobile["end"]) == (7, 18) and lines[1]["findings"][0]["field"] == "b"
+    red = cli("redact", str(f))
+    assert red.returncode == 0, red.stderr
+    first = json.loads(red.stdout.decode().splitlines()[0])
+    assert first == {"id": "x\udc00", "text": "\ud800 张*的手机13********8"}
