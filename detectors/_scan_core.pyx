@@ -310,16 +310,8 @@ cdef class ScanCore:
                       int seg_start) noexcept:
         """``engine._vetoed``: a label vetoing ``det`` ends at most ``veto_gap`` bytes before ``s`` (not before the
         segment), only separators between. ``kws`` is sorted by start; a label is at most 80 bytes long."""
-        cdef int lo = s - self.veto_gap - 80
-        cdef int i, ks, ke, a, b, mid, p
-        a, b = 0, n_kw
-        while a < b:
-            mid = (a + b) // 2
-            if kws[3 * mid + 1] < lo:
-                a = mid + 1
-            else:
-                b = mid
-        for i in range(a, n_kw):
+        cdef int i, ks, ke, p
+        for i in range(_first_from(kws, n_kw, s - self.veto_gap - 80), n_kw):
             ks = kws[3 * i + 1]
             if ks > s:
                 break
@@ -338,17 +330,10 @@ cdef class ScanCore:
         starting in [lo, hi] can qualify, found by binary search (a scan of every hit was quadratic in dense text)."""
         cdef int lo = s - self.window_before
         cdef int hi = e + self.window_after
-        cdef int i, ks, ke, a, b, mid
+        cdef int i, ks, ke
         if lo < seg_start:
             lo = seg_start
-        a, b = 0, n_kw
-        while a < b:
-            mid = (a + b) // 2
-            if kws[3 * mid + 1] < lo:
-                a = mid + 1
-            else:
-                b = mid
-        for i in range(a, n_kw):
+        for i in range(_first_from(kws, n_kw, lo), n_kw):
             ks = kws[3 * i + 1]
             if ks > hi:
                 break
@@ -638,6 +623,18 @@ cdef class ScanCore:
             _hmac(self.inner[d], self.outer[d], norm), sensitivity, category, self.masked[d], seg[2],
             _CHECK_VALUE[check], ctx, attrs,
         ))
+
+
+cdef inline int _first_from(const int* kws, int n_kw, int lo) noexcept:
+    """The first keyword hit (``kws``: id, start, end triples sorted by start) starting at ``lo`` or later."""
+    cdef int a = 0, b = n_kw, mid
+    while a < b:
+        mid = (a + b) // 2
+        if kws[3 * mid + 1] < lo:
+            a = mid + 1
+        else:
+            b = mid
+    return a
 
 
 cdef inline void _set_best(Best* b, double score, int det, int s, int e, int ctx, int seg, int prio) noexcept:

@@ -232,10 +232,16 @@ def _grams(text: str, n: int = OVERLAP_CHARS):
     return (text[i : i + n] for i in range(max(1, len(text) - n + 1)))
 
 
-def drop_overlapping(train, *devs, n: int = OVERLAP_CHARS):
+def overlap_grams(*devs, n: int = OVERLAP_CHARS) -> set[str]:
+    """Every ``n``-character run of the dev texts."""
+    return {g for dev in devs for text, _ in dev for g in _grams(text, n)}
+
+
+def drop_overlapping(train, *devs, n: int = OVERLAP_CHARS, grams: set[str] | None = None):
     """``train`` without the texts that share an ``n``-character run with any dev text (repeated sentences, quotes,
-    boilerplate: a sentence split would otherwise score the model on text it was trained on)."""
-    seen = {g for dev in devs for text, _ in dev for g in _grams(text, n)}
+    boilerplate: a sentence split would otherwise score the model on text it was trained on). ``grams``: the dev
+    texts' runs when the caller has them already (``overlap_grams``)."""
+    seen = overlap_grams(*devs, n=n) if grams is None else grams
     return [(t, sp) for t, sp in train if not any(g in seen for g in _grams(t, n))]
 
 
@@ -323,12 +329,12 @@ def training_corpora(ner: Path, rnd: random.Random, *, msra_train: int, pd1998: 
     boson = read_jsonl_spans(ner / "boson" / "boson.jsonl", "entity_list", BOSON_MAP)
     corpora["boson"] = shuffled_split(rnd, boson, 200)  # one item per document
     corpora["address"] = (read_address(ner / "address" / "train.bio"), read_address(ner / "address" / "dev.bio"))
-    devs = [dev for _, dev in corpora.values()]
+    grams = overlap_grams(*(dev for _, dev in corpora.values()))  # once, not per corpus
     for name in ("weibo", "resume", "boson", "address", "bdci"):
-        corpora[name] = (drop_overlapping(corpora[name][0], *devs), corpora[name][1])
+        corpora[name] = (drop_overlapping(corpora[name][0], grams=grams), corpora[name][1])
     if pd1998:
         pd = read_peoples_daily(ner / "peoples_daily_1998" / "199801.txt")
-        corpora["pd1998"] = (drop_overlapping(pd, *devs), [])
+        corpora["pd1998"] = (drop_overlapping(pd, grams=grams), [])
     return corpora
 
 
