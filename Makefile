@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast lint system-deps install bench clean train
 
-$(STAMP): pyproject.toml setup.py detectors/_greedy_ner.pyx detectors/_scan_core.pyx detectors/validators/_checks.pyx
+$(STAMP): pyproject.toml setup.py detectors/_greedy_ner.pyx detectors/_scan_core.pyx detectors/validators/_checks.pyx detectors/validators/_checks.pxd
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

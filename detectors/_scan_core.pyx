@@ -2,11 +2,14 @@
 """The scanner's hot path, compiled: Hyperscan hits to findings with the bookkeeping in C arrays.
 
 Same algorithm, same order of evaluation and same results as ``Scanner._scan_segments_py`` (the readable
-reference in ``engine.py``; the tests run both on the same texts). What stays in Python is what detectors own:
-``check``, ``score``, ``normalize``, ``attributes``, the masked preview and the keyed HMAC. What moves to C:
-collecting Hyperscan's hits (a C callback target instead of a Python list of tuples), keyword bookkeeping,
-digit/letter boundaries, segment lookup, context windows, the best-per-start and overlap resolution, and
-string offsets (UTF-8 lead bytes counted instead of decoding gaps).
+reference in ``engine.py``; the tests run both on the same texts). What stays in Python is what third-party and
+most built-in detectors own: ``check``, ``score``, ``normalize``, ``attributes``, the masked preview and the keyed
+HMAC. The three detectors of nearly every dense record (resident ID, mobile, bank card, as shipped) are evaluated in
+C on the candidate's bytes (``_builtin_score``; ``ScanCore(plan, builtins=False)`` calls their Python methods
+instead, and the tests hold the two to each other and to the reference). What moves to C: collecting Hyperscan's
+hits (a C callback target instead of a Python list of tuples), keyword bookkeeping, digit/letter boundaries, segment
+lookup, context windows, the best-per-start and overlap resolution, and string offsets (UTF-8 lead bytes counted
+instead of decoding gaps).
 """
 
 from libc.stdlib cimport calloc, malloc, realloc, free, qsort
@@ -14,13 +17,16 @@ from libc.string cimport memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_KIND, PyUnicode_DATA, PyUnicode_READ, PyUnicode_GET_LENGTH, PyUnicode_1BYTE_KIND
 
-from detectors.base import Boundary, Check, make_finding
+from detectors.base import CHECKSUM_PASS, Boundary, Check, make_finding
+from detectors.validators._checks cimport distinct_bytes, luhn_bytes, mainland_province, ric18_bytes
 from detectors.plan import VETO_GAP, VETO_SEPARATORS
 from detectors.normalize import _FOLD
 from detectors.redact import MASK as _MASK_PY
 from detectors.taxonomy import sensitivity_of
 
 cdef object _CHECK_FAIL = Check.FAIL
+cdef object _CHECK_PASS = Check.PASS
+cdef object _CHECK_NA = Check.NOT_APPLICABLE
 cdef dict _CHECK_VALUE = {c: c.value for c in Check}  # Enum.value is a property: read once
 cdef str MASK = _MASK_PY
 cdef dict _FOLD_TABLE = _FOLD
@@ -166,7 +172,23 @@ cdef class ScanCore:
     cdef int* det_gated
     cdef int* det_fail_ok
     cdef int* det_attrs
+    cdef int* det_kind       # 0: the detector's Python methods; else one of the built-ins below, evaluated in C
+    cdef double* pat_score_c
+    cdef double* det_threshold
     cdef unsigned char forbidden[4][256]
+    # the built-in detectors' constants, read from their modules (one table each)
+    cdef unsigned char mob_invalid[1000]
+    cdef list mob_exceptions
+    cdef double mob_unallocated
+    cdef double context_boost
+    cdef double checksum_pass
+    cdef list card_bins
+    cdef double card_fail_ctx
+    cdef double card_unionpay
+    cdef double card_other
+    cdef object today_fn
+    cdef int today
+    cdef int cutoff14
     cdef list pats
     cdef dict gated_base
     cdef list pat_scores
@@ -188,9 +210,11 @@ cdef class ScanCore:
         self.pat_det = self.pat_wrapped = self.pat_bnd = self.pat_som = NULL
         self.pat_anchor = self.pat_class = NULL
         self.kw_det = NULL
-        self.det_prio = self.det_gated = self.det_fail_ok = self.det_attrs = NULL
+        self.det_prio = self.det_gated = self.det_fail_ok = self.det_attrs = self.det_kind = NULL
+        self.pat_score_c = self.det_threshold = NULL
 
-    def __init__(self, plan):
+    def __init__(self, plan, *, bint builtins=True):
+        """``builtins=False`` runs every detector's Python methods (the benchmarks' and tests' comparison)."""
         cdef int i, d
         cdef unsigned char c
         self.plan = plan
@@ -226,14 +250,19 @@ cdef class ScanCore:
         self.det_gated = <int*>malloc(nd * sizeof(int))
         self.det_fail_ok = <int*>malloc(nd * sizeof(int))
         self.det_attrs = <int*>malloc(nd * sizeof(int))
+        self.det_kind = <int*>malloc(nd * sizeof(int))
+        self.det_threshold = <double*>malloc(nd * sizeof(double))
+        self.pat_score_c = <double*>malloc(n * sizeof(double))
         if (self.pat_det == NULL or self.pat_wrapped == NULL or self.pat_bnd == NULL or self.pat_som == NULL
                 or self.pat_anchor == NULL or self.pat_class == NULL
                 or self.kw_det == NULL or self.kw_neg == NULL or self.det_prio == NULL or self.det_gated == NULL
-                or self.det_fail_ok == NULL or self.det_attrs == NULL):
+                or self.det_fail_ok == NULL or self.det_attrs == NULL or self.det_kind == NULL
+                or self.det_threshold == NULL or self.pat_score_c == NULL):
             raise MemoryError()
         bnd_code = {Boundary.NONE: 0, Boundary.DIGIT: 1, Boundary.ALNUM: 2, Boundary.NO_MASK: 3}
         for i, (di, p, wrapped, main) in enumerate(rows):
             self.pat_det[i] = di
+            self.pat_score_c[i] = p.score
             self.pat_wrapped[i] = 1 if wrapped else 0
             self.pat_bnd[i] = bnd_code[p.boundary]
             # gated databases always track starts (as the reference does)
@@ -263,6 +292,9 @@ cdef class ScanCore:
             self.det_gated[i] = 1 if i in gated_dets else 0
             self.det_fail_ok[i] = 1 if det.SCORES_FAILED_CHECKS else 0
             self.det_attrs[i] = 1 if det.HAS_ATTRIBUTES else 0
+            self.det_kind[i] = _builtin_kind(det) if builtins else 0
+            self.det_threshold[i] = plan.thresholds[i]
+        self._builtin_tables()
         memset(self.forbidden, 0, sizeof(self.forbidden))
         for c in b"0123456789":
             self.forbidden[1][c] = 1
@@ -290,7 +322,110 @@ cdef class ScanCore:
         free(self.pat_anchor); free(self.pat_class)
         free(self.kw_det)
         free(self.kw_neg)
-        free(self.det_prio); free(self.det_gated); free(self.det_fail_ok); free(self.det_attrs)
+        free(self.det_prio); free(self.det_gated); free(self.det_fail_ok); free(self.det_attrs); free(self.det_kind)
+        free(self.det_threshold); free(self.pat_score_c)
+
+    def _builtin_tables(self):
+        from detectors.base import CONTEXT_BOOST
+        from detectors.patterns import cn_bank_card, cn_mobile
+        from detectors.validators import cn_ric
+
+        memset(self.mob_invalid, 0, 1000)
+        for p in cn_mobile.INVALID_PREFIXES:
+            self.mob_invalid[int(p)] = 1
+        self.mob_exceptions = [e.encode() for e in cn_mobile.ALLOCATED_EXCEPTIONS]
+        self.mob_unallocated = cn_mobile.UNALLOCATED_SCORE
+        self.context_boost = CONTEXT_BOOST
+        self.checksum_pass = CHECKSUM_PASS
+        self.card_bins = [b.encode() for b in cn_bank_card.KNOWN_BINS]
+        self.card_fail_ctx = cn_bank_card.LUHN_FAIL_WITH_CONTEXT
+        self.card_unionpay = cn_bank_card.UNIONPAY_NO_CONTEXT
+        self.card_other = cn_bank_card.OTHER_NO_CONTEXT
+        self.today_fn = cn_ric._today
+        self.today = -1
+
+    cdef int _load_today(self) except -1:
+        """Today as YYYYMMDD and the under-14 cutoff (``cn_ric._today``, read once per scan call)."""
+        t = self.today_fn()
+        self.today = t.year * 10000 + t.month * 100 + t.day
+        self.cutoff14 = self.today - 14 * 10000  # ``cn_ric.born_after_cutoff(number, 14)``'s YYYYMMDD string
+        return 0
+
+    cdef bint _starts(self, const unsigned char* d, int n, list prefixes) noexcept:
+        cdef bytes p
+        cdef int k, i
+        for p in prefixes:
+            k = <int>PyBytes_GET_SIZE(p)
+            if k > n:
+                continue
+            for i in range(k):
+                if d[i] != <unsigned char>p[i]:
+                    break
+            else:
+                return True
+        return False
+
+    cdef double _builtin_score(self, int kind, const unsigned char* v, int n, double base, bint ctx,
+                               int* check) noexcept:
+        """A built-in detector's ``check`` and ``score`` on the ASCII bytes ``v[:n]``: the score, or -1 for
+        ``None``; ``check`` gets 0 pass, 1 fail, 2 not applicable. Returns -2 when the value is outside what this
+        path was written for (the caller asks the detector's Python methods)."""
+        cdef unsigned char dg[64]
+        cdef int nd = 0, i, k, distinct
+        cdef bint known
+        if kind == 1:  # CnResidentIdDetector: 18 characters (the grouped form goes to Python)
+            if n != 18:
+                return -2
+            if not mainland_province(v) or not ric18_bytes(v, self.today):
+                check[0] = 1
+                return -1
+            check[0] = 0
+            return 1.0 if ctx else (base if base > self.checksum_pass else self.checksum_pass)
+        for i in range(n):
+            if 48 <= v[i] <= 57:
+                if nd == 64:
+                    return -2
+                dg[nd] = v[i]
+                nd += 1
+        if kind == 2:  # CnMobileDetector: the national number's prefix; no checksum
+            check[0] = 2
+            k = nd - 11 if nd > 11 else 0
+            if nd - k >= 3 and self.mob_invalid[(dg[k] - 48) * 100 + (dg[k + 1] - 48) * 10 + dg[k + 2] - 48] \
+                    and not self._starts(&dg[k], nd - k, self.mob_exceptions):
+                base = self.mob_unallocated
+            if ctx:
+                base += self.context_boost
+            return base if base < 1.0 else 1.0
+        # kind 3, CnBankCardDetector: Luhn with the distinct-digit rule, then BIN and context
+        distinct = distinct_bytes(dg, nd)
+        if 16 <= nd <= 19 and distinct >= 3 and luhn_bytes(dg, nd) == 0:
+            check[0] = 0
+            if ctx:
+                return 1.0
+            return self.card_unionpay if (dg[0] == 54 and dg[1] == 50) else self.card_other  # "62"
+        check[0] = 1
+        known = self._starts(dg, nd, self.card_bins)
+        if 16 <= nd <= 19 and distinct >= 3 and known and ctx:
+            return self.card_fail_ctx
+        return -1
+
+    cdef object _builtin_normalize(self, int kind, str value):
+        """A built-in detector's ``normalize`` of an ASCII value, or None where the value is outside this path."""
+        cdef bytes b = value.encode("ascii")
+        cdef const unsigned char* v = <const unsigned char*>PyBytes_AS_STRING(b)
+        cdef int n = <int>PyBytes_GET_SIZE(b), i, nd = 0
+        cdef char dg[64]
+        if kind == 1:
+            return value.upper()
+        for i in range(n):
+            if 48 <= v[i] <= 57:
+                if nd == 64:
+                    return None
+                dg[nd] = <char>v[i]
+                nd += 1
+        if kind == 2 and nd > 11:
+            return dg[nd - 11:nd].decode("ascii")
+        return dg[:nd].decode("ascii")
 
     cdef int _anchor_start(self, const unsigned char* padded, int end, int pat) noexcept:
         """``engine._anchor_start``: the last anchor byte before ``end`` (one exists: the match holds it), then
@@ -362,8 +497,10 @@ cdef class ScanCore:
         cdef unsigned char* taken = NULL
         cdef long long kk
         cdef double sc
+        cdef int kind, chk = 2
         if self.db is None:
             return []
+        self.today = -1  # read again by the first resident ID of this call
         folded = text.translate(_FOLD_TABLE) if needs_fold(text) else text  # normalize.fold
         data = folded.encode("utf-8", "replace")  # a lone surrogate (a JSON \ud800 escape) becomes one byte: "?"
         n = <int>PyBytes_GET_SIZE(data)
@@ -532,15 +669,34 @@ cdef class ScanCore:
                     continue
                 if self.any_veto and n_kw and self._vetoed(kws, n_kw, d, buf, s, seg_start):
                     continue
-                value = data[s:e].decode("utf-8")
-                check = self.checks[d](value)
-                if check is _CHECK_FAIL and not self.det_fail_ok[d]:
-                    continue
-                ctx = self._context(kws, n_kw, d, s, e, seg_start)
-                score = self.scores[d](value, self.pat_scores[cands[i].pat], check, ctx)
-                if score is None or score < self.thresholds[d]:
-                    continue
-                sc = score
+                kind = self.det_kind[d]
+                if kind:
+                    for k in range(s, e):
+                        if buf[k] >= 0x80:
+                            kind = 0
+                            break
+                if kind:
+                    if kind == 1 and self.today < 0:
+                        self._load_today()
+                    ctx = self._context(kws, n_kw, d, s, e, seg_start)
+                    sc = self._builtin_score(kind, &buf[s], e - s, self.pat_score_c[cands[i].pat], ctx, &chk)
+                    if sc == -2:
+                        kind = 0
+                    elif sc == -1 or sc < self.det_threshold[d]:
+                        continue
+                if kind:
+                    value = data[s:e].decode("ascii")
+                    check = _CHECK_PASS if chk == 0 else _CHECK_FAIL if chk == 1 else _CHECK_NA
+                else:
+                    value = data[s:e].decode("utf-8")
+                    check = self.checks[d](value)
+                    if check is _CHECK_FAIL and not self.det_fail_ok[d]:
+                        continue
+                    ctx = self._context(kws, n_kw, d, s, e, seg_start)
+                    score = self.scores[d](value, self.pat_scores[cands[i].pat], check, ctx)
+                    if score is None or score < self.thresholds[d]:
+                        continue
+                    sc = score
                 # the best candidate per (detector, start): one dict lookup, not a scan of the kept ones
                 kk = (<long long>d << 32) | s
                 j = best_of.get(kk, -1)
@@ -576,7 +732,13 @@ cdef class ScanCore:
                     if taken[k]:
                         break
                 else:
-                    norm = self.normalizers[best[i].det](values[best[i].slot])
+                    kind = self.det_kind[best[i].det]
+                    value = values[best[i].slot]
+                    norm = None
+                    if kind and (kind != 1 or len(value) == 18) and value.isascii():
+                        norm = self._builtin_normalize(kind, value)
+                    if norm is None:
+                        norm = self.normalizers[best[i].det](value)
                     if norm in allow:
                         continue
                     norms[best[i].slot] = norm
@@ -614,7 +776,12 @@ cdef class ScanCore:
         e = s + len(value)
         val_start = seg[1]
         category, sensitivity = self.classes[d]
-        attrs = self.dets[d].attributes(value) if self.det_attrs[d] else {}
+        if self.det_kind[d] == 1 and len(value) == 18 and value.isascii():
+            if self.today < 0:
+                self._load_today()
+            attrs = {"age_under_14": _yyyymmdd(value) > self.cutoff14}
+        else:
+            attrs = self.dets[d].attributes(value) if self.det_attrs[d] else {}
         if attrs:
             sensitivity = sensitivity_of(sensitivity, attrs)
         entity = self.entities[d]
@@ -623,6 +790,27 @@ cdef class ScanCore:
             _hmac(self.inner[d], self.outer[d], norm), sensitivity, category, self.masked[d], seg[2],
             _CHECK_VALUE[check], ctx, attrs,
         ))
+
+
+def _builtin_kind(det):
+    """1, 2, 3 for the resident ID, mobile and bank card detectors as shipped (their methods untouched by a subclass
+    or an instance), 0 for every other detector: its Python methods run."""
+    from detectors.patterns.cn_bank_card import CnBankCardDetector
+    from detectors.patterns.cn_mobile import CnMobileDetector
+    from detectors.patterns.cn_resident_id import CnResidentIdDetector
+
+    own = vars(det)
+    if any(m in own for m in ("check", "score", "normalize", "attributes")):
+        return 0
+    return {CnResidentIdDetector: 1, CnMobileDetector: 2, CnBankCardDetector: 3}.get(type(det), 0)
+
+
+cdef int _yyyymmdd(str number):
+    """The birth date digits of an 18-character ASCII ID as an int (the caller checked the value)."""
+    cdef int i, r = 0
+    for i in range(6, 14):
+        r = r * 10 + (<int>ord(number[i]) - 48)
+    return r
 
 
 cdef inline int _first_from(const int* kws, int n_kw, int lo) noexcept:

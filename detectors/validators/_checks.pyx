@@ -35,36 +35,53 @@ def ric18(str value, int today):
     cdef void* data = PyUnicode_DATA(value)
     cdef Py_ssize_t i
     cdef long c
-    cdef int s = 0, y, m, d
-    cdef int dg[18]
+    cdef unsigned char b[18]
     if PyUnicode_GET_LENGTH(value) != 18:
         return -1
-    for i in range(17):
+    for i in range(18):
         c = <long>PyUnicode_READ(kind, data, i)
+        b[i] = <unsigned char>c if c < 128 else 0  # anything beyond ASCII fails as a non-digit
+    return ric18_bytes(b, today) == 1
+
+
+cdef int ric18_bytes(const unsigned char* b, int today) noexcept:
+    """The check of ``ric18`` on 18 bytes: 1 valid, 0 not (the scanner's core calls it on ASCII candidates)."""
+    cdef int i, s = 0, y, m, d
+    cdef int dg[18]
+    cdef long c
+    for i in range(17):
+        c = b[i]
         if c < 48 or c > 57:
-            return False
+            return 0
         dg[i] = c - 48
         s += dg[i] * WEIGHTS[i]
-    c = <long>PyUnicode_READ(kind, data, 17)
+    c = b[17]
     if c == 120:  # x
         c = 88  # X
     if CHECK_CHARS[s % 11] != c:
-        return False
+        return 0
     y = dg[6] * 1000 + dg[7] * 100 + dg[8] * 10 + dg[9]
     m = dg[10] * 10 + dg[11]
     d = dg[12] * 10 + dg[13]
     if m < 1 or m > 12 or d < 1 or d > DAYS[m]:
-        return False
+        return 0
     if m == 2 and d == 29 and not (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)):
-        return False
+        return 0
     if y * 10000 + m * 100 + d > today:
-        return False
+        return 0
     if PROVINCES[dg[0] * 10 + dg[1]]:
-        return True
+        return 1
     if dg[0] == 9:
-        return True
+        return 1
     # 810000 / 820000 / 830000: the Hong Kong, Macao and Taiwan residence permits
-    return dg[0] == 8 and 1 <= dg[1] <= 3 and dg[2] == 0 and dg[3] == 0 and dg[4] == 0 and dg[5] == 0
+    return 1 if (dg[0] == 8 and 1 <= dg[1] <= 3 and dg[2] == 0 and dg[3] == 0 and dg[4] == 0 and dg[5] == 0) else 0
+
+
+cdef bint mainland_province(const unsigned char* b) noexcept:
+    """Whether two ASCII digits are a mainland province code (``cn_ric.MAINLAND_PROVINCES``)."""
+    if b[0] < 48 or b[0] > 57 or b[1] < 48 or b[1] > 57:
+        return False
+    return PROVINCES[(b[0] - 48) * 10 + b[1] - 48] != 0
 
 
 def luhn(str number):
@@ -85,6 +102,28 @@ def luhn(str number):
         s += v
         odd = not odd
     return s % 10
+
+
+cdef int luhn_bytes(const unsigned char* d, int n) noexcept:
+    """``luhn`` on ``n`` ASCII digit bytes (the caller has checked they are digits)."""
+    cdef int i, s = 0, v, odd = 1
+    for i in range(n - 1, -1, -1):
+        v = d[i] - 48
+        if not odd:
+            v = 2 * v - 9 if v > 4 else 2 * v
+        s += v
+        odd = not odd
+    return s % 10
+
+
+cdef int distinct_bytes(const unsigned char* d, int n) noexcept:
+    """``distinct_digits`` on ``n`` ASCII digit bytes."""
+    cdef int i, seen = 0, k = 0
+    for i in range(n):
+        if not (seen >> (d[i] - 48)) & 1:
+            seen |= 1 << (d[i] - 48)
+            k += 1
+    return k
 
 
 def distinct_digits(str number):

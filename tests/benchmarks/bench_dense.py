@@ -71,20 +71,23 @@ def dense_texts(n: int, seed: int = 4) -> list[str]:
 
 
 @contextlib.contextmanager
-def python_parts():
-    """The Python references instead of the compiled checks (``detectors/validators/_checks.pyx``) and the compiled
-    payload walk and layout (``_scan_core.flatten``/``layout``); the core's candidate loop stays compiled."""
+def python_parts(scanner: Scanner):
+    """The Python references instead of the compiled checks (``detectors/validators/_checks.pyx``), the compiled
+    payload walk and layout (``_scan_core.flatten``/``layout``) and the built-in detectors' C paths (the core calls
+    their Python methods); the core's candidate loop stays compiled."""
     from detectors import engine, structured
+    from detectors._scan_core import ScanCore
     from detectors.patterns import cn_bank_card
     from detectors.validators import cn_ric, luhn
 
-    saved = cn_ric._ric18, luhn._luhn, cn_bank_card._distinct, structured._flatten, engine._layout
+    saved = cn_ric._ric18, luhn._luhn, cn_bank_card._distinct, structured._flatten, engine._layout, scanner._core
     cn_ric._ric18 = luhn._luhn = cn_bank_card._distinct = structured._flatten = None
     engine._layout = engine.layout_py
+    scanner._core = ScanCore(scanner.plan, builtins=False)
     try:
         yield
     finally:
-        cn_ric._ric18, luhn._luhn, cn_bank_card._distinct, structured._flatten, engine._layout = saved
+        cn_ric._ric18, luhn._luhn, cn_bank_card._distinct, structured._flatten, engine._layout, scanner._core = saved
 
 
 def cpu(fn) -> float:
@@ -105,7 +108,8 @@ def main() -> int:
     ap.add_argument(
         "--python-parts",
         action="store_true",
-        help="also time piplwatch with the compiled checks, payload walk and layout off (their Python references)",
+        help="also time piplwatch with the compiled checks, payload walk, layout and built-in detectors off "
+        "(their Python references)",
     )
     args = ap.parse_args()
 
@@ -153,7 +157,7 @@ def main() -> int:
         results["pw_rows"].append(len(rows) / cpu(pw_rows))
         results["pw_texts"].append(len(texts) / cpu(pw_texts))
         if args.python_parts:
-            with python_parts():
+            with python_parts(scanner):
                 results["py_rows"].append(len(rows) / cpu(pw_rows))
                 results["py_texts"].append(len(texts) / cpu(pw_texts))
         if presidio is not None:
@@ -180,7 +184,7 @@ def main() -> int:
 
     if args.python_parts:
         print(
-            f"compiled checks, walk and layout vs their Python references: export rows {med['pw_rows'] / med['py_rows']:.2f}x "
+            f"compiled checks, walk, layout and built-in detectors vs their Python references: export rows {med['pw_rows'] / med['py_rows']:.2f}x "
             f"({med['py_rows']:,.0f} rows/s without), dense text {med['pw_texts'] / med['py_texts']:.2f}x"
         )
 

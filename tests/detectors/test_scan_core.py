@@ -203,3 +203,94 @@ def test_core_preview_and_fold_check_match_the_python_functions() -> None:
         ch = chr(cp)
         assert needs_fold("中" + ch) == (_NEEDS_FOLD.search(ch) is not None), hex(cp)
     assert not needs_fold("plain latin-1 text ÿ") and needs_fold("１")
+
+
+def _builtin_values(rnd: random.Random) -> list[str]:
+    """Values at every edge of the resident ID, mobile and card detectors' C paths (``ScanCore._builtin_score``)."""
+    from detectors.validators import cn_ric
+
+    out = [resident_id(rnd), bank_card(rnd)]
+    rid = resident_id(rnd)
+    out += [
+        rid[:-1] + rid[-1].lower(),
+        rid[:6] + " " + rid[6:14] + "-" + rid[14:],
+        rid[:-1] + str((int(rid[-1], 36) + 1) % 10),
+    ]
+    for born in ("20150101", "20121201", "20121202", "20121203", "20200229", "20210229", "20991231", "19000229"):
+        first17 = f"{rnd.choice(['11', '44', '31'])}0105{born}{rnd.randint(0, 999):03d}"
+        out.append(first17 + cn_ric.calc_check_digit(first17))
+    for prefix in ("81", "82", "91", "71", "00"):  # permits, leading 9, Taiwan, no province: other detectors or none
+        first17 = f"{prefix}0000{rnd.randint(1950, 2010)}0101{rnd.randint(0, 999):03d}"
+        out.append(first17 + cn_ric.calc_check_digit(first17))
+    body = f"{rnd.randint(0, 10**8 - 1):08d}"
+    for head in ("138", "140", "146", "161", "1610", "174", "17400", "17406", "199", "194"):
+        num = (head + body)[:11]
+        out += [
+            num,
+            f"+86 {num[:3]}-{num[3:7]}-{num[7:]}",
+            f"0086{num}",
+            f"86 {num}",
+            f"{num[:3]} {num[3:7]} {num[7:]}",
+        ]
+    for n in (15, 16, 17, 19, 20):
+        partial = rnd.choice(["62", "60", "4", "5", "9", "35", "37", "30", "1"]) + "".join(
+            str(rnd.randint(0, 9)) for _ in range(n - 3)
+        )
+        card = (partial + "0")[: n - 1]
+        good = card + luhn_digit(card)
+        out += [good, card + str((int(luhn_digit(card)) + 1) % 10), " ".join(good[i : i + 4] for i in range(0, n, 4))]
+    out += ["6222222222222222", "6262626262626262626", "1111111111111111"]  # fewer than three distinct digits
+    return out
+
+
+def luhn_digit(partial: str) -> str:
+    from detectors.validators import luhn
+
+    return luhn.calc_check_digit(partial)
+
+
+@needs_core
+def test_builtin_detectors_in_c_give_the_python_methods_findings(scanner) -> None:
+    """The resident ID, mobile and card detectors' check/score/normalize/attributes run in C in the core
+    (``ScanCore(plan, builtins=True)``, the default); with ``builtins=False`` the core calls their Python methods.
+    Both, and the reference, agree on every edge: checksums, dates and the under-14 attribute around today's cutoff,
+    unallocated and excepted mobile prefixes with country codes and groupings, card BINs, Luhn failures with and
+    without context, too few distinct digits, lengths beside 16-19."""
+    plain = ScanCore(scanner.plan, builtins=False)
+    rnd = random.Random(11643)
+    labels = ["", "身份证号：", "手机", "卡号 ", "订单号：", "电话:", "银行卡", "备注 ", "QQ "]
+    texts = []
+    for _ in range(800):
+        vals = _builtin_values(rnd)
+        texts.append(
+            "".join(rnd.choice(labels) + rnd.choice(vals) + rnd.choice(["，", " ", "\n", "。"]) for _ in range(6))
+        )
+    found = 0
+    for t in texts:
+        fast = scanner._core.scan_segments(t, [(0, 0, None)])
+        assert fast == plain.scan_segments(t, [(0, 0, None)]) == scanner._scan_segments_py(t, [(0, 0, None)]), t
+        found += len(fast)
+    assert found > 2500
+    kinds = {f.entity_type for t in texts for f in scanner.scan(t)}
+    assert {"CN_RESIDENT_ID", "CN_MOBILE", "CN_BANK_CARD"} <= kinds
+    minors = [f for t in texts for f in scanner.scan(t) if f.attributes.get("age_under_14")]
+    assert minors and all(f.sensitivity == "spi" for f in minors)
+
+
+@needs_core
+def test_a_subclassed_builtin_detector_runs_its_own_methods() -> None:
+    """A detector derived from a built-in one (or one with a method replaced on the instance) is not read as the
+    built-in: its own Python methods decide."""
+    from detectors._scan_core import _builtin_kind
+    from detectors.patterns.cn_mobile import CnMobileDetector
+    from detectors.patterns.cn_resident_id import CnResidentIdDetector
+
+    class StrictMobile(CnMobileDetector):
+        def score(self, value, base, check, context):
+            return None
+
+    replaced = CnResidentIdDetector()
+    replaced.check = lambda value: None  # type: ignore[method-assign]
+    assert _builtin_kind(CnMobileDetector()) == 2
+    assert _builtin_kind(StrictMobile()) == 0
+    assert _builtin_kind(replaced) == 0
