@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast lint system-deps install bench clean train
 
-$(STAMP): pyproject.toml setup.py detectors/_greedy_ner.pyx detectors/_scan_core.pyx detectors/validators/_checks.pyx detectors/validators/_checks.pxd
+$(STAMP): pyproject.toml setup.py detectors/_greedy_ner.pyx detectors/_scan_core.pyx detectors/_hs.pyx \
+		detectors/_sha256.h detectors/validators/_checks.pyx detectors/validators/_checks.pxd
+	deploy/build-deps.sh
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

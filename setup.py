@@ -13,7 +13,14 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("detectors._scan_core", ["detectors/_scan_core.pyx"], extra_compile_args=["-O3"], optional=True),
+        Extension(
+            "detectors._scan_core",
+            ["detectors/_scan_core.pyx"],
+            include_dirs=["detectors"],  # _sha256.h
+            depends=["detectors/_sha256.h"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
         Extension(
             "detectors.validators._checks",
             ["detectors/validators/_checks.pyx"],
@@ -21,5 +28,8 @@ setup(
             optional=True,
         ),
         Extension("detectors._greedy_ner", ["detectors/_greedy_ner.pyx"], extra_compile_args=["-O3"], optional=True),
+        # Hyperscan's C API for the core (needs libhs and its headers: Debian libhyperscan-dev); without it the core
+        # scans through python-hyperscan
+        Extension("detectors._hs", ["detectors/_hs.pyx"], libraries=["hs"], extra_compile_args=["-O3"], optional=True),
     ]
 )

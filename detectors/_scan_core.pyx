@@ -13,8 +13,11 @@ instead of decoding gaps).
 """
 
 from libc.stdlib cimport calloc, malloc, realloc, free, qsort
+from libc.stdint cimport uint32_t
 from libc.string cimport memset
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.pycapsule cimport PyCapsule_GetPointer
 from cpython.unicode cimport PyUnicode_KIND, PyUnicode_DATA, PyUnicode_READ, PyUnicode_GET_LENGTH, PyUnicode_1BYTE_KIND
 
 from detectors.base import CHECKSUM_PASS, Boundary, Check, make_finding
@@ -94,6 +97,15 @@ def on_match(unsigned int idx, unsigned long long start, unsigned long long end,
     hits.add(idx, <int>start, <int>end)
 
 
+cdef extern from "_sha256.h":
+    void pw_sha256_state(uint32_t st[8], const unsigned char* block) noexcept
+    void pw_hmac16_hex(const uint32_t* istate, const uint32_t* ostate, const unsigned char* prefix, size_t plen,
+                       const unsigned char* value, size_t vlen, char* hex) noexcept
+
+
+ctypedef int (*hs_scan_fn)(object, const char*, Py_ssize_t, const int**) except -1
+
+
 cdef struct Cand:
     int det
     int pat      # index into the pattern tables (main patterns, then each gated detector's)
@@ -153,7 +165,9 @@ cdef class ScanCore:
     cdef int window_after
     cdef int gated_max_len
     cdef object db
-    cdef object gdbs
+    cdef dict gdbs
+    cdef bint empty
+    cdef hs_scan_fn hs_scan   # libhs through detectors._hs (C match handler), or NULL: python-hyperscan
     cdef int n_main
     cdef int n_dets
     cdef int n_kws
@@ -201,8 +215,8 @@ cdef class ScanCore:
     cdef list names
     cdef list masked
     cdef list classes
-    cdef list inner
-    cdef list outer
+    cdef uint32_t* hstate    # per detector: the keyed HMAC's inner then outer pad state (8 + 8 words)
+    cdef list prefixes       # per detector: the HMAC namespace prefix, "kind:"
     cdef HitBuffer hits
     cdef HitBuffer ghits
 
@@ -212,17 +226,32 @@ cdef class ScanCore:
         self.kw_det = NULL
         self.det_prio = self.det_gated = self.det_fail_ok = self.det_attrs = self.det_kind = NULL
         self.pat_score_c = self.det_threshold = NULL
+        self.hstate = NULL
 
-    def __init__(self, plan, *, bint builtins=True):
-        """``builtins=False`` runs every detector's Python methods (the benchmarks' and tests' comparison)."""
+    def __init__(self, plan, *, bint builtins=True, bint libhs=True):
+        """``builtins=False`` runs every detector's Python methods, ``libhs=False`` scans with python-hyperscan's
+        per-hit Python callback even where ``detectors._hs`` is built (the benchmarks' and tests' comparisons)."""
         cdef int i, d
         cdef unsigned char c
         self.plan = plan
         self.window_before = plan.window_before
         self.window_after = plan.window_after
         self.gated_max_len = plan.gated_max_len
-        self.db = plan.db
-        self.gdbs = dict(plan.gated)
+        self.empty = not plan.expressions
+        self.hs_scan = NULL
+        hs = None
+        if libhs:
+            try:
+                from detectors import _hs as hs
+            except ImportError:  # libhs not installed at build: python-hyperscan, the same hits, slower
+                hs = None
+        if hs is not None:
+            self.hs_scan = <hs_scan_fn>PyCapsule_GetPointer(hs.SCAN, b"piplwatch._hs.scan")
+            self.db = _hs_db(hs, plan.expressions)
+            self.gdbs = {d: _hs_db(hs, exprs) for d, (_, exprs) in plan.gated_expressions.items()}
+        else:
+            self.db = plan.db
+            self.gdbs = {d: gdb for d, (_, gdb) in plan.gated.items()}
         self.dets = list(plan.detectors)
         self.n_dets = len(self.dets)
         self.n_main = plan.n_main
@@ -231,7 +260,7 @@ cdef class ScanCore:
         rows = [(di, p, wrapped, True) for di, p, wrapped in plan.patterns]
         self.gated_base = {}
         gated_dets = plan.gated_detectors
-        for d, (entries, _) in plan.gated.items():
+        for d, (entries, _) in plan.gated_expressions.items():
             self.gated_base[d] = len(rows)
             rows += [(di, p, wrapped, False) for di, p, wrapped in entries]
         self.pats = [p for _, p, _, _ in rows]
@@ -312,8 +341,16 @@ cdef class ScanCore:
         self.masked = [det.MASKED for det in self.dets]
         self.classes = list(plan.classes)
         # KeyedHasher.__call__ without its Python frame: the same two state copies (tests compare the HMACs)
-        self.inner = [h._inner for h in plan.hashers]
-        self.outer = [h._outer for h in plan.hashers]
+        # KeyedHasher's pad blocks, compressed once: a value then costs two or three SHA-256 blocks, no objects
+        self.hstate = <uint32_t*>malloc(16 * nd * sizeof(uint32_t))
+        if self.hstate == NULL:
+            raise MemoryError()
+        self.prefixes = []
+        for i, h in enumerate(plan.hashers):
+            ipad, opad, prefix = h._pads
+            pw_sha256_state(&self.hstate[16 * i], <const unsigned char*>PyBytes_AS_STRING(ipad))
+            pw_sha256_state(&self.hstate[16 * i + 8], <const unsigned char*>PyBytes_AS_STRING(opad))
+            self.prefixes.append(prefix)
         self.hits = HitBuffer()
         self.ghits = HitBuffer()
 
@@ -323,7 +360,7 @@ cdef class ScanCore:
         free(self.kw_det)
         free(self.kw_neg)
         free(self.det_prio); free(self.det_gated); free(self.det_fail_ok); free(self.det_attrs); free(self.det_kind)
-        free(self.det_threshold); free(self.pat_score_c)
+        free(self.det_threshold); free(self.pat_score_c); free(self.hstate)
 
     def _builtin_tables(self):
         from detectors.base import CONTEXT_BOOST
@@ -498,7 +535,10 @@ cdef class ScanCore:
         cdef long long kk
         cdef double sc
         cdef int kind, chk = 2
-        if self.db is None:
+        cdef const int* hd
+        cdef const int* ghd
+        cdef int n_ghits
+        if self.empty:
             return []
         self.today = -1  # read again by the first resident ID of this call
         folded = text.translate(_FOLD_TABLE) if needs_fold(text) else text  # normalize.fold
@@ -506,13 +546,17 @@ cdef class ScanCore:
         n = <int>PyBytes_GET_SIZE(data)
         ascii_only = n == len(folded)
         padded = b"\n" + data + b"\n"
-        self.hits.n = 0
-        self.db.scan(padded, match_event_handler=on_match, context=self.hits)
-        n_hits = self.hits.n
-        if n_hits == 0:
-            return []
         buf = <const unsigned char*>PyBytes_AS_STRING(data)
         pbuf = <const unsigned char*>PyBytes_AS_STRING(padded)
+        if self.hs_scan != NULL:
+            n_hits = self.hs_scan(self.db, <const char*>pbuf, n + 2, &hd)
+        else:
+            self.hits.n = 0
+            self.db.scan(padded, match_event_handler=on_match, context=self.hits)
+            n_hits = self.hits.n
+            hd = self.hits.data
+        if n_hits == 0:
+            return []
         try:
             kws = <int*>malloc(3 * n_hits * sizeof(int))
             det_has_kw = <int*>malloc(max(1, self.n_dets) * sizeof(int))
@@ -525,9 +569,9 @@ cdef class ScanCore:
             gated_order = []  # detectors in the order of their first keyword hit (the reference's dict order)
             n_cands = 0
             for i in range(n_hits):
-                idx = self.hits.data[3 * i]
-                s = self.hits.data[3 * i + 1]
-                e = self.hits.data[3 * i + 2]
+                idx = hd[3 * i]
+                s = hd[3 * i + 1]
+                e = hd[3 * i + 2]
                 if idx >= self.n_main:
                     k = idx - self.n_main
                     kws[3 * n_kw] = k
@@ -559,7 +603,7 @@ cdef class ScanCore:
             # gated_order is the reference's keyword-dict order: detectors by their first hit, the detectors of one
             # hit in ascending order (so candidates arrive in the same order, which ties depend on)
             for _, d in gated_order:
-                gdb = self.gdbs[d][1]
+                gdb = self.gdbs[d]
                 if gdb is None:
                     continue
                 base = self.gated_base[d]
@@ -581,12 +625,17 @@ cdef class ScanCore:
                 for lo, hi in regions:
                     lo = _char_start(padded, lo)
                     hi = _char_start(padded, hi + 2)
-                    self.ghits.n = 0
-                    gdb.scan(padded[lo:hi], match_event_handler=on_match, context=self.ghits)
-                    for j in range(self.ghits.n):
-                        idx = self.ghits.data[3 * j]
-                        s = self.ghits.data[3 * j + 1]
-                        e = self.ghits.data[3 * j + 2]
+                    if self.hs_scan != NULL:
+                        n_ghits = self.hs_scan(gdb, <const char*>&pbuf[lo], hi - lo, &ghd)
+                    else:
+                        self.ghits.n = 0
+                        gdb.scan(padded[lo:hi], match_event_handler=on_match, context=self.ghits)
+                        n_ghits = self.ghits.n
+                        ghd = self.ghits.data
+                    for j in range(n_ghits):
+                        idx = ghd[3 * j]
+                        s = ghd[3 * j + 1]
+                        e = ghd[3 * j + 2]
                         if n_cands == cap:
                             cap *= 2
                             grown = <Cand*>realloc(cands, cap * sizeof(Cand))
@@ -771,6 +820,22 @@ cdef class ScanCore:
             free(seg_b)
             free(taken)
 
+    cdef str _hmac(self, int d, str norm):
+        """``KeyedHasher.__call__`` (``plan.hashers[d]``) in C: the same 32 hex digits (tests compare them)."""
+        cdef Py_ssize_t vlen
+        cdef const char* v = PyUnicode_AsUTF8AndSize(norm, &vlen)  # raises as norm.encode() would
+        cdef bytes prefix = self.prefixes[d]
+        cdef char hex[32]
+        pw_hmac16_hex(&self.hstate[16 * d], &self.hstate[16 * d + 8], <const unsigned char*>PyBytes_AS_STRING(prefix),
+                      PyBytes_GET_SIZE(prefix), <const unsigned char*>v, vlen, hex)
+        return hex[:32].decode("ascii")
+
+    def keyed_hmac(self, int d, str norm):
+        """The HMAC the core gives detector ``d``'s normal form ``norm`` (for the tests)."""
+        if not 0 <= d < self.n_dets:
+            raise IndexError(d)
+        return self._hmac(d, norm)
+
     cdef object _finding(self, int d, tuple seg, int s, double score, object check, bint ctx, str value,
                          str norm):
         e = s + len(value)
@@ -787,9 +852,16 @@ cdef class ScanCore:
         entity = self.entities[d]
         return make_finding((
             entity, s - val_start, e - val_start, round(score, 3), self.names[d], preview(value, entity),
-            _hmac(self.inner[d], self.outer[d], norm), sensitivity, category, self.masked[d], seg[2],
+            self._hmac(d, norm), sensitivity, category, self.masked[d], seg[2],
             _CHECK_VALUE[check], ctx, attrs,
         ))
+
+
+def _hs_db(hs, expressions):
+    """A libhs database of (expression, flags) pairs, ids 0..n-1, or None for none."""
+    if not expressions:
+        return None
+    return hs.Database([e for e, _ in expressions], [f for _, f in expressions])
 
 
 def _builtin_kind(det):
@@ -854,12 +926,6 @@ cpdef str preview(str value, str entity):
     return value[:head] + MASK * (n - head - tail) + (value[n - tail:] if tail else "")
 
 
-cdef inline str _hmac(object inner0, object outer0, str norm):
-    inner = inner0.copy()
-    inner.update(norm.encode())
-    outer = outer0.copy()
-    outer.update(inner.digest())
-    return outer.digest()[:16].hex()
 
 
 cdef inline int _count_chars(const unsigned char* buf, int a, int b) noexcept:

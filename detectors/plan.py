@@ -8,6 +8,7 @@ near its words.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,16 +40,16 @@ class ScanPlan:
     """A compiled, immutable scan plan (see the module docstring)."""
 
     detectors: tuple[Detector, ...]
-    #: the main database: ``patterns`` (ids 0..n_main-1) then one expression per keyword
-    db: hyperscan.Database | None
+    #: the main database's (expression, flags): ``patterns`` (ids 0..n_main-1) then one expression per keyword
+    expressions: tuple[tuple[bytes, int], ...]
     patterns: tuple[PlanPattern, ...]
     keywords: tuple[str, ...]
     #: keyword id -> the detectors it is context for, ascending
     keyword_detectors: tuple[tuple[int, ...], ...]
     #: keyword id -> the detectors whose reading of a value right after it (separators only between) is vetoed
     keyword_vetoes: tuple[tuple[int, ...], ...]
-    #: gated detector -> (its patterns, their database)
-    gated: Mapping[int, tuple[tuple[PlanPattern, ...], hyperscan.Database | None]]
+    #: gated detector -> its patterns and their (expression, flags)
+    gated_expressions: Mapping[int, tuple[tuple[PlanPattern, ...], tuple[tuple[bytes, int], ...]]]
     #: per detector
     priority: tuple[int, ...]
     thresholds: tuple[float, ...]
@@ -68,7 +69,19 @@ class ScanPlan:
 
     @property
     def gated_detectors(self) -> frozenset[int]:
-        return frozenset(self.gated)
+        return frozenset(self.gated_expressions)
+
+    # python-hyperscan databases, compiled on first use: the compiled core compiles its own with libhs where that
+    # is installed (``detectors/_hs.pyx``), and then only the Python reference needs these
+    @functools.cached_property
+    def db(self) -> hyperscan.Database | None:
+        """The main database (python-hyperscan)."""
+        return _compile(self.expressions)
+
+    @functools.cached_property
+    def gated(self) -> Mapping[int, tuple[tuple[PlanPattern, ...], hyperscan.Database | None]]:
+        """Gated detector -> (its patterns, their python-hyperscan database)."""
+        return {d: (entries, _compile(exprs)) for d, (entries, exprs) in self.gated_expressions.items()}
 
     def recover_start(self, padded: bytes, pat: Pattern, end: int) -> int:
         """Leftmost start (padded offset) of a match of ``pat`` (a ``som_window`` pattern) ending at ``end``, or -1."""
@@ -122,17 +135,17 @@ def build_plan(
         exprs.append(_keyword_regex(w))
         flags.append(_flags(w) | hyperscan.HS_FLAG_CASELESS)
     gated = {
-        d: (tuple(entries), _compile([_expr(p, w) for _, p, w in entries], [_flags(p.regex) for _, p, _ in entries]))
+        d: (tuple(entries), tuple((_expr(p, w), _flags(p.regex)) for _, p, w in entries))
         for d, entries in gated_by_det.items()
     }
     return ScanPlan(
         detectors=dets,
-        db=_compile(exprs, flags),
+        expressions=tuple(zip(exprs, flags, strict=True)),
         patterns=tuple(pats),
         keywords=tuple(w for w, _ in kws),
         keyword_detectors=tuple(tuple(sorted(d)) for _, d in kws),
         keyword_vetoes=tuple(tuple(sorted(kw_neg.get(w, ()))) for w, _ in kws),
-        gated=gated,
+        gated_expressions=gated,
         priority=tuple(d.PRIORITY for d in dets),
         thresholds=tuple(thresholds),
         classes=tuple(classes),
@@ -176,9 +189,10 @@ def _keyword_regex(word: str) -> bytes:
     return lit.encode()
 
 
-def _compile(exprs: list[bytes], flags: list[int]) -> hyperscan.Database | None:
-    if not exprs:
+def _compile(expressions: Sequence[tuple[bytes, int]]) -> hyperscan.Database | None:
+    if not expressions:
         return None
+    exprs, flags = [e for e, _ in expressions], [f for _, f in expressions]
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
     return db

@@ -49,7 +49,7 @@ class KeyedHasher:
     scanner's hot path); ``KeyedHasher(key, b"kind:")(value) == keyed_hmac(key, "kind", value)``.
     """
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("_inner", "_outer", "_pads")
 
     def __init__(self, key: bytes, prefix: bytes = b"") -> None:
         if len(key) > 64:  # SHA-256 block size
@@ -58,6 +58,8 @@ class KeyedHasher:
         self._inner = hashlib.sha256(block.translate(_IPAD))
         self._inner.update(prefix)
         self._outer = hashlib.sha256(block.translate(_OPAD))
+        # for the compiled core's own SHA-256 (detectors/_sha256.h): the pad blocks and the prefix
+        self._pads = (block.translate(_IPAD), block.translate(_OPAD), prefix)
 
     def __call__(self, normalized: str) -> str:
         inner = self._inner.copy()

@@ -27,6 +27,11 @@ needs_core = pytest.mark.skipif(ScanCore is None, reason="compiled core not buil
 
 def test_compiled_core_is_built() -> None:
     assert ScanCore is not None, "detectors._scan_core is not compiled: reinstall with a C compiler"
+    import importlib
+
+    assert importlib.util.find_spec("detectors._hs") is not None, (
+        "detectors._hs is not compiled: install libhyperscan-dev (deploy/build-deps.sh), then reinstall"
+    )
 
 
 PIECES = [
@@ -294,3 +299,48 @@ def test_a_subclassed_builtin_detector_runs_its_own_methods() -> None:
     assert _builtin_kind(CnMobileDetector()) == 2
     assert _builtin_kind(StrictMobile()) == 0
     assert _builtin_kind(replaced) == 0
+
+
+@needs_core
+def test_core_hmac_is_the_keyed_hasher_on_any_value_and_key() -> None:
+    """The core's own SHA-256 (detectors/_sha256.h) from the pad states gives KeyedHasher's (hashlib's) HMAC: empty,
+    one-block, two- and three-block values (the 55/56-byte padding edge), non-ASCII, and keys of 16, 64 and 100
+    bytes (a key beyond the block size is hashed first)."""
+    from detectors.redact import keyed_hmac
+
+    rnd = random.Random(2104)
+    alphabet = "0123456789Xabc张王李 -@\U0001f642"
+    for key in (b"k" * 16, bytes(range(64)), bytes(range(100))):
+        sc = Scanner(hmac_key=key)
+        for d, det in enumerate(sc.plan.detectors):
+            kind = det.SUBJECT_KIND or det.entity
+            for n in (0, 1, 18, 40, 44, 45, 46, 47, 48, 55, 56, 64, 100, 119, 120, 200, rnd.randint(0, 300)):
+                v = "".join(rnd.choice(alphabet) for _ in range(n))
+                assert sc._core.keyed_hmac(d, v) == sc.plan.hashers[d](v) == keyed_hmac(key, kind, v), (kind, v)
+
+
+@needs_core
+def test_core_scans_with_libhs_and_python_hyperscan_alike(scanner) -> None:
+    """The core's Hyperscan through the C API (detectors/_hs.pyx, a C match handler) reports the hits
+    python-hyperscan reports on the same expressions, and the core gives the same findings with either."""
+    from detectors import _hs
+    from detectors.normalize import fold
+
+    plan = scanner.plan
+    db = _hs.Database([e for e, _ in plan.expressions], [f for _, f in plan.expressions])
+    out = bytearray()
+    via_python = ScanCore(plan, libhs=False)
+    rnd = random.Random(5)
+    texts = [orjson.dumps(r).decode() for r in make_records(200)] + adversarial(rnd, 1500)
+    hits_seen = 0
+    for t in texts:
+        padded = b"\n" + fold(t).encode("utf-8", "replace") + b"\n"
+        want: list[tuple[int, int, int]] = []
+        plan.db.scan(padded, match_event_handler=lambda i, s, e, f, ctx: ctx.append((i, s, e)), context=want)
+        n = db.scan(padded, out)
+        flat = memoryview(out).cast("i")[: 3 * n].tolist()
+        got = [tuple(flat[i : i + 3]) for i in range(0, 3 * n, 3)]
+        assert sorted(got) == sorted(want), t
+        hits_seen += n
+        assert scanner._core.scan_segments(t, [(0, 0, None)]) == via_python.scan_segments(t, [(0, 0, None)]), t
+    assert hits_seen > 10000
