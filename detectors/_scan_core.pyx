@@ -99,8 +99,18 @@ def on_match(unsigned int idx, unsigned long long start, unsigned long long end,
 
 cdef extern from "_sha256.h":
     void pw_sha256_state(uint32_t st[8], const unsigned char* block) noexcept
+    int pw_sha256_select(int want_ni) noexcept
     void pw_hmac16_hex(const uint32_t* istate, const uint32_t* ostate, const unsigned char* prefix, size_t plen,
                        const unsigned char* value, size_t vlen, char* hex) noexcept
+
+
+def sha256_extensions(bint use=True):
+    """Compute the keyed HMACs with the CPU's SHA extensions where it has them (the default) or in portable C;
+    returns whether the extensions are in use. The results are the same (tests run both)."""
+    return bool(pw_sha256_select(use))
+
+
+sha256_extensions()
 
 
 ctypedef int (*hs_scan_fn)(object, const char*, Py_ssize_t, const int**) except -1

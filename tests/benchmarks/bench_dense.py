@@ -83,7 +83,7 @@ def python_parts(scanner: Scanner):
     saved = cn_ric._ric18, luhn._luhn, cn_bank_card._distinct, structured._flatten, engine._layout, scanner._core
     cn_ric._ric18 = luhn._luhn = cn_bank_card._distinct = structured._flatten = None
     engine._layout = engine.layout_py
-    scanner._core = ScanCore(scanner.plan, builtins=False)
+    scanner._core = ScanCore(scanner.plan, builtins=False, libhs=False)
     try:
         yield
     finally:

@@ -308,15 +308,23 @@ def test_core_hmac_is_the_keyed_hasher_on_any_value_and_key() -> None:
     bytes (a key beyond the block size is hashed first)."""
     from detectors.redact import keyed_hmac
 
+    from detectors._scan_core import sha256_extensions
+
     rnd = random.Random(2104)
     alphabet = "0123456789Xabc张王李 -@\U0001f642"
-    for key in (b"k" * 16, bytes(range(64)), bytes(range(100))):
-        sc = Scanner(hmac_key=key)
-        for d, det in enumerate(sc.plan.detectors):
-            kind = det.SUBJECT_KIND or det.entity
-            for n in (0, 1, 18, 40, 44, 45, 46, 47, 48, 55, 56, 64, 100, 119, 120, 200, rnd.randint(0, 300)):
-                v = "".join(rnd.choice(alphabet) for _ in range(n))
-                assert sc._core.keyed_hmac(d, v) == sc.plan.hashers[d](v) == keyed_hmac(key, kind, v), (kind, v)
+    try:
+        for extensions in (False, True):  # portable C, then the SHA extensions where this CPU has them
+            sha256_extensions(extensions)
+            for key in (b"k" * 16, bytes(range(64)), bytes(range(100))):
+                sc = Scanner(hmac_key=key)
+                for d, det in enumerate(sc.plan.detectors):
+                    kind = det.SUBJECT_KIND or det.entity
+                    for n in (0, 1, 18, 40, 44, 45, 46, 47, 48, 55, 56, 64, 100, 119, 120, 200, rnd.randint(0, 300)):
+                        v = "".join(rnd.choice(alphabet) for _ in range(n))
+                        want = keyed_hmac(key, kind, v)
+                        assert sc._core.keyed_hmac(d, v) == sc.plan.hashers[d](v) == want, (kind, v, extensions)
+    finally:
+        sha256_extensions(True)
 
 
 @needs_core
