@@ -13,6 +13,7 @@ instead of decoding gaps).
 """
 
 from libc.stdlib cimport calloc, malloc, realloc, free, qsort
+from libc.math cimport copysign, fabs, floor
 from libc.stdint cimport uint32_t
 from libc.string cimport memset
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
@@ -542,6 +543,9 @@ cdef class ScanCore:
         cdef int* seg_b = NULL
         cdef int* det_has_kw = NULL
         cdef unsigned char* taken = NULL
+        cdef Slot* claimed = NULL
+        cdef Slot* best_of = NULL
+        cdef int table_cap = 0, p
         cdef long long kk
         cdef double sc
         cdef int kind, chk = 2
@@ -695,15 +699,23 @@ cdef class ScanCore:
             n_best = 0
             values = []
             checks = []
-            claimed = {}
-            best_of = {}
+            # (s, e) -> the priority that claimed the span, (det, s) -> slot in best: C hash tables, no key objects
+            table_cap = 16
+            while table_cap < 2 * n_cands:
+                table_cap *= 2
+            claimed = <Slot*>malloc(table_cap * sizeof(Slot))
+            best_of = <Slot*>malloc(table_cap * sizeof(Slot))
+            if claimed == NULL or best_of == NULL:
+                raise MemoryError()
+            memset(claimed, 0xFF, table_cap * sizeof(Slot))
+            memset(best_of, 0xFF, table_cap * sizeof(Slot))
             for i in range(n_cands):
                 d = cands[i].det
                 s = cands[i].s
                 e = cands[i].e
                 if may_skip:
-                    p = claimed.get((s, e))
-                    if p is not None and p < self.det_prio[d]:
+                    p = _find(claimed, table_cap, _pair(s, e))
+                    if p >= 0 and claimed[p].value < self.det_prio[d]:
                         continue
                 if not cands[i].wrapped:
                     k = self.pat_bnd[cands[i].pat]
@@ -758,10 +770,12 @@ cdef class ScanCore:
                     sc = score
                 # the best candidate per (detector, start): one dict lookup, not a scan of the kept ones
                 kk = (<long long>d << 32) | s
-                j = best_of.get(kk, -1)
+                j = _find(best_of, table_cap, kk)
+                if j >= 0:
+                    j = best_of[j].value
                 if j < 0:
                     j = n_best
-                    best_of[kk] = j
+                    _put(best_of, table_cap, kk, j)
                     best[j].order = n_best
                     best[j].slot = len(values)
                     values.append(value)
@@ -772,8 +786,8 @@ cdef class ScanCore:
                     values[best[j].slot] = value
                     checks[best[j].slot] = check
                     _set_best(&best[j], sc, d, s, e, ctx, seg_i, self.det_prio[d])
-                if may_skip and (s, e) not in claimed:
-                    claimed[(s, e)] = self.det_prio[d]
+                if may_skip and _find(claimed, table_cap, _pair(s, e)) < 0:
+                    _put(claimed, table_cap, _pair(s, e), self.det_prio[d])
             if n_best == 0:
                 return []
             qsort(best, n_best, sizeof(Best), _cmp_best)
@@ -829,6 +843,8 @@ cdef class ScanCore:
             free(best)
             free(seg_b)
             free(taken)
+            free(claimed)
+            free(best_of)
 
     cdef str _hmac(self, int d, str norm):
         """``KeyedHasher.__call__`` (``plan.hashers[d]``) in C: the same 32 hex digits (tests compare them)."""
@@ -861,7 +877,7 @@ cdef class ScanCore:
             sensitivity = sensitivity_of(sensitivity, attrs)
         entity = self.entities[d]
         return make_finding((
-            entity, s - val_start, e - val_start, round(score, 3), self.names[d], preview(value, entity),
+            entity, s - val_start, e - val_start, _round3(score), self.names[d], preview(value, entity),
             self._hmac(d, norm), sensitivity, category, self.masked[d], seg[2],
             _CHECK_VALUE[check], ctx, attrs,
         ))
@@ -893,6 +909,52 @@ cdef int _yyyymmdd(str number):
     for i in range(6, 14):
         r = r * 10 + (<int>ord(number[i]) - 48)
     return r
+
+
+cdef struct Slot:
+    long long key   # -1: empty (keys are non-negative)
+    int value
+
+
+cdef inline long long _pair(int a, int b) noexcept:
+    return (<long long>a << 32) | <unsigned int>b
+
+
+cdef inline int _find(const Slot* t, int cap, long long key) noexcept:
+    """Where ``key`` is in the open-addressing table ``t`` (``cap`` a power of two), or -1."""
+    cdef unsigned long long h = <unsigned long long>key * 0x9E3779B97F4A7C15ULL
+    cdef int i = <int>(h >> 40) & (cap - 1)
+    while t[i].key != -1:
+        if t[i].key == key:
+            return i
+        i = (i + 1) & (cap - 1)
+    return -1
+
+
+cdef inline void _put(Slot* t, int cap, long long key, int value) noexcept:
+    """Store ``value`` under ``key`` (the table is at most half full: the caller sized it for every candidate)."""
+    cdef unsigned long long h = <unsigned long long>key * 0x9E3779B97F4A7C15ULL
+    cdef int i = <int>(h >> 40) & (cap - 1)
+    while t[i].key != -1 and t[i].key != key:
+        i = (i + 1) & (cap - 1)
+    t[i].key = key
+    t[i].value = value
+
+
+cdef object _round3(double x):
+    """``round(x, 3)`` without Python's decimal string round trip where ``x * 1000`` is within a quarter of an
+    integer z: then the correctly rounded 3-place decimal is z / 1000 and IEEE division gives its nearest double,
+    which is what ``round`` returns. Anything nearer a rounding half (or not finite) goes to ``round`` itself."""
+    cdef double y = x * 1000.0
+    cdef double z = floor(y + 0.5)
+    if fabs(y - z) < 0.25 and fabs(y) < 1e15:
+        return copysign(z / 1000.0, x)  # round keeps the sign of a value that rounds to zero
+    return round(x, 3)
+
+
+def round3(double x):
+    """``_round3`` (for the tests, which hold it to ``round(x, 3)``)."""
+    return _round3(x)
 
 
 cdef inline int _first_from(const int* kws, int n_kw, int lo) noexcept:

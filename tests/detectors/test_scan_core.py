@@ -352,3 +352,19 @@ def test_core_scans_with_libhs_and_python_hyperscan_alike(scanner) -> None:
         hits_seen += n
         assert scanner._core.scan_segments(t, [(0, 0, None)]) == via_python.scan_segments(t, [(0, 0, None)]), t
     assert hits_seen > 10000
+
+
+@needs_core
+def test_core_rounds_scores_as_round_does() -> None:
+    """Scores are rounded to 3 places in C where that is exact, by ``round`` near a rounding half: the same floats."""
+    import math
+
+    from detectors._scan_core import round3
+
+    rnd = random.Random(3)
+    values = [0.0, 1.0, 0.95, 0.85, 0.6 + 0.35, 0.3 + 0.45, 2.675, 0.0005, 0.0015, 0.1235, 1e-9, 123456.7895, 1e16]
+    values += [rnd.random() for _ in range(20000)] + [rnd.randint(0, 10**6) / 2000 for _ in range(20000)]
+    values += [k / 1000 + d for k in range(1000) for d in (0.0, 0.0005, -0.0005, 1e-12)]
+    for v in values + [-v for v in values]:
+        assert round3(v) == round(v, 3) and math.copysign(1, round3(v)) == math.copysign(1, round(v, 3)), v
+    assert math.isnan(round3(math.nan)) and round3(math.inf) == math.inf
