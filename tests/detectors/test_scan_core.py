@@ -306,9 +306,8 @@ def test_core_hmac_is_the_keyed_hasher_on_any_value_and_key() -> None:
     """The core's own SHA-256 (detectors/_sha256.h) from the pad states gives KeyedHasher's (hashlib's) HMAC: empty,
     one-block, two- and three-block values (the 55/56-byte padding edge), non-ASCII, and keys of 16, 64 and 100
     bytes (a key beyond the block size is hashed first)."""
-    from detectors.redact import keyed_hmac
-
     from detectors._scan_core import sha256_extensions
+    from detectors.redact import keyed_hmac
 
     rnd = random.Random(2104)
     alphabet = "0123456789Xabc张王李 -@\U0001f642"
