@@ -8,6 +8,7 @@ Anything outside the fast path's contract (a length other than 18, non-ASCII cha
 Python reference, so the compiled functions only ever see what they were written for.
 """
 
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_GET_LENGTH, PyUnicode_READ, PyUnicode_KIND, PyUnicode_DATA
 
 cdef int WEIGHTS[17]
@@ -87,21 +88,10 @@ cdef bint mainland_province(const unsigned char* b) noexcept:
 def luhn(str number):
     """``luhn.checksum`` (the Luhn sum mod 10, 0 = valid) of an ASCII digit string; -1 when ``number`` holds
     anything else (the caller answers those)."""
-    cdef int kind = PyUnicode_KIND(number)
-    cdef void* data = PyUnicode_DATA(number)
-    cdef Py_ssize_t i, n = PyUnicode_GET_LENGTH(number)
-    cdef long c
-    cdef int s = 0, v, odd = 1
-    for i in range(n - 1, -1, -1):
-        c = <long>PyUnicode_READ(kind, data, i)
-        if c < 48 or c > 57:
-            return -1
-        v = c - 48
-        if not odd:
-            v = 2 * v - 9 if v > 4 else 2 * v
-        s += v
-        odd = not odd
-    return s % 10
+    if not (number.isascii() and number.isdigit()):
+        return -1
+    cdef bytes b = number.encode("ascii")
+    return luhn_bytes(<const unsigned char*>PyBytes_AS_STRING(b), <int>PyBytes_GET_SIZE(b))
 
 
 cdef int luhn_bytes(const unsigned char* d, int n) noexcept:
