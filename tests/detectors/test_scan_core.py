@@ -367,3 +367,35 @@ def test_core_rounds_scores_as_round_does() -> None:
     for v in values + [-v for v in values]:
         assert round3(v) == round(v, 3) and math.copysign(1, round3(v)) == math.copysign(1, round(v, 3)), v
     assert math.isnan(round3(math.nan)) and round3(math.inf) == math.inf
+
+
+@needs_core
+def test_a_long_libhs_scan_lets_other_threads_run(scanner) -> None:
+    """A multi-megabyte scan through the C API releases the GIL (its match handler needs no Python): the event loop
+    thread of a worker keeps running while a big plain-text payload is scanned."""
+    import threading
+    import time
+
+    from detectors import _hs
+
+    plan = scanner.plan
+    db = _hs.Database([e for e, _ in plan.expressions], [f for _, f in plan.expressions])
+    rnd = random.Random(1)
+    text = "".join(f"手机{rnd.randint(13000000000, 13999999999)}，身份证号{resident_id(rnd)}。" for _ in range(150_000))
+    data = b"\n" + text.encode() + b"\n"
+    assert len(data) >= 4 * _hs.RELEASE_GIL_BYTES
+    t0 = time.perf_counter()
+    n = db.scan(data, bytearray())
+    alone = time.perf_counter() - t0
+    assert n > 300_000
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (db.scan(data, bytearray()), done.set()))
+    gaps, last = [], time.perf_counter()
+    worker.start()  # (the new thread may take the GIL at once: a stall can begin here)
+    while not done.is_set():
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    gaps.append(time.perf_counter() - last)  # a stall that ends with the scan ends the loop too
+    worker.join()
+    assert max(gaps) < alone / 2, (max(gaps), alone)
