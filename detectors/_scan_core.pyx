@@ -256,6 +256,14 @@ cdef class ScanCore:
                 from detectors import _hs as hs
             except ImportError:  # libhs not installed at build: python-hyperscan, the same hits, slower
                 hs = None
+                import warnings
+
+                warnings.warn(
+                    "detectors._hs is not built (Hyperscan's C library was missing at install: libhyperscan-dev): "
+                    "the scanner uses python-hyperscan, same findings, slower on identifier-dense data",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
         if hs is not None:
             self.hs_scan = <hs_scan_fn>PyCapsule_GetPointer(hs.SCAN, b"piplwatch._hs.scan")
             self.db = _hs_db(hs, plan.expressions)
