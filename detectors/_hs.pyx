@@ -174,7 +174,7 @@ cdef class Database:
 
 
 cdef int _scan_api(object db, const char* buf, Py_ssize_t size, const int** hits) except -1:
-    cdef Database d = <Database>db
+    cdef Database d = <Database?>db  # a checked cast: anything else raises TypeError
     cdef int n = d._scan(buf, size)
     hits[0] = d.hits.data
     return n

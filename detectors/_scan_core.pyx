@@ -21,7 +21,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cpython.unicode cimport PyUnicode_KIND, PyUnicode_DATA, PyUnicode_READ, PyUnicode_GET_LENGTH, PyUnicode_1BYTE_KIND
 
-from detectors.base import CHECKSUM_PASS, Boundary, Check, make_finding
+from detectors.base import CHECKSUM_PASS, CONTEXT_BOOST, Boundary, Check, make_finding
 from detectors.validators._checks cimport distinct_bytes, luhn_bytes, mainland_province, ric18_bytes
 from detectors.plan import VETO_GAP, VETO_SEPARATORS
 from detectors.normalize import _FOLD
@@ -359,7 +359,6 @@ cdef class ScanCore:
         self.names = [det.name for det in self.dets]
         self.masked = [det.MASKED for det in self.dets]
         self.classes = list(plan.classes)
-        # KeyedHasher.__call__ without its Python frame: the same two state copies (tests compare the HMACs)
         # KeyedHasher's pad blocks, compressed once: a value then costs two or three SHA-256 blocks, no objects
         self.hstate = <uint32_t*>malloc(16 * nd * sizeof(uint32_t))
         if self.hstate == NULL:
@@ -381,8 +380,7 @@ cdef class ScanCore:
         free(self.det_prio); free(self.det_gated); free(self.det_fail_ok); free(self.det_attrs); free(self.det_kind)
         free(self.det_threshold); free(self.pat_score_c); free(self.hstate)
 
-    def _builtin_tables(self):
-        from detectors.base import CONTEXT_BOOST
+    cdef int _builtin_tables(self) except -1:
         from detectors.patterns import cn_bank_card, cn_mobile
         from detectors.validators import cn_ric
 
@@ -399,6 +397,7 @@ cdef class ScanCore:
         self.card_other = cn_bank_card.OTHER_NO_CONTEXT
         self.today_fn = cn_ric._today
         self.today = -1
+        return 0
 
     cdef int _load_today(self) except -1:
         """Today as YYYYMMDD and the under-14 cutoff (``cn_ric._today``, read once per scan call)."""
@@ -407,28 +406,16 @@ cdef class ScanCore:
         self.cutoff14 = self.today - 14 * 10000  # ``cn_ric.born_after_cutoff(number, 14)``'s YYYYMMDD string
         return 0
 
-    cdef bint _starts(self, const unsigned char* d, int n, list prefixes) noexcept:
-        cdef bytes p
-        cdef int k, i
-        for p in prefixes:
-            k = <int>PyBytes_GET_SIZE(p)
-            if k > n:
-                continue
-            for i in range(k):
-                if d[i] != <unsigned char>p[i]:
-                    break
-            else:
-                return True
-        return False
-
     cdef double _builtin_score(self, int kind, const unsigned char* v, int n, double base, bint ctx,
                                int* check) noexcept:
         """A built-in detector's ``check`` and ``score`` on the ASCII bytes ``v[:n]``: the score, or -1 for
         ``None``; ``check`` gets 0 pass, 1 fail, 2 not applicable. Returns -2 when the value is outside what this
-        path was written for (the caller asks the detector's Python methods)."""
+        path was written for, non-ASCII bytes included (the caller asks the detector's Python methods)."""
         cdef unsigned char dg[64]
-        cdef int nd = 0, i, k, distinct
+        cdef int nd = _ascii_digits(v, n, dg), k, distinct
         cdef bint known
+        if nd < 0:
+            return -2
         if kind == 1:  # CnResidentIdDetector: 18 characters (the grouped form goes to Python)
             if n != 18:
                 return -2
@@ -437,17 +424,11 @@ cdef class ScanCore:
                 return -1
             check[0] = 0
             return 1.0 if ctx else (base if base > self.checksum_pass else self.checksum_pass)
-        for i in range(n):
-            if 48 <= v[i] <= 57:
-                if nd == 64:
-                    return -2
-                dg[nd] = v[i]
-                nd += 1
         if kind == 2:  # CnMobileDetector: the national number's prefix; no checksum
             check[0] = 2
             k = nd - 11 if nd > 11 else 0
             if nd - k >= 3 and self.mob_invalid[(dg[k] - 48) * 100 + (dg[k + 1] - 48) * 10 + dg[k + 2] - 48] \
-                    and not self._starts(&dg[k], nd - k, self.mob_exceptions):
+                    and not _starts(&dg[k], nd - k, self.mob_exceptions):
                 base = self.mob_unallocated
             if ctx:
                 base += self.context_boost
@@ -460,7 +441,7 @@ cdef class ScanCore:
                 return 1.0
             return self.card_unionpay if (dg[0] == 54 and dg[1] == 50) else self.card_other  # "62"
         check[0] = 1
-        known = self._starts(dg, nd, self.card_bins)
+        known = _starts(dg, nd, self.card_bins)
         if 16 <= nd <= 19 and distinct >= 3 and known and ctx:
             return self.card_fail_ctx
         return -1
@@ -468,20 +449,15 @@ cdef class ScanCore:
     cdef object _builtin_normalize(self, int kind, str value):
         """A built-in detector's ``normalize`` of an ASCII value, or None where the value is outside this path."""
         cdef bytes b = value.encode("ascii")
-        cdef const unsigned char* v = <const unsigned char*>PyBytes_AS_STRING(b)
-        cdef int n = <int>PyBytes_GET_SIZE(b), i, nd = 0
-        cdef char dg[64]
+        cdef unsigned char dg[64]
+        cdef int nd = _ascii_digits(<const unsigned char*>PyBytes_AS_STRING(b), <int>PyBytes_GET_SIZE(b), dg)
+        if nd < 0:
+            return None
         if kind == 1:
             return value.upper()
-        for i in range(n):
-            if 48 <= v[i] <= 57:
-                if nd == 64:
-                    return None
-                dg[nd] = <char>v[i]
-                nd += 1
         if kind == 2 and nd > 11:
-            return dg[nd - 11:nd].decode("ascii")
-        return dg[:nd].decode("ascii")
+            return (<char*>dg)[nd - 11:nd].decode("ascii")
+        return (<char*>dg)[:nd].decode("ascii")
 
     cdef int _anchor_start(self, const unsigned char* padded, int end, int pat) noexcept:
         """``engine._anchor_start``: the last anchor byte before ``end`` (one exists: the match holds it), then
@@ -750,11 +726,6 @@ cdef class ScanCore:
                     continue
                 kind = self.det_kind[d]
                 if kind:
-                    for k in range(s, e):
-                        if buf[k] >= 0x80:
-                            kind = 0
-                            break
-                if kind:
                     if kind == 1 and self.today < 0:
                         self._load_today()
                     ctx = self._context(kws, n_kw, d, s, e, seg_start)
@@ -891,6 +862,37 @@ cdef class ScanCore:
         ))
 
 
+cdef int _ascii_digits(const unsigned char* v, int n, unsigned char* dg) noexcept:
+    """The ASCII digits of ``v[:n]`` into ``dg`` (64 bytes); their count, or -1 for a non-ASCII byte or more than
+    64 digits (values the built-in C paths leave to the detectors' Python methods)."""
+    cdef int i, nd = 0
+    for i in range(n):
+        if v[i] >= 0x80:
+            return -1
+        if 48 <= v[i] <= 57:
+            if nd == 64:
+                return -1
+            dg[nd] = v[i]
+            nd += 1
+    return nd
+
+
+cdef bint _starts(const unsigned char* d, int n, list prefixes) noexcept:
+    """Whether the ``n`` bytes ``d`` start with one of the byte strings ``prefixes``."""
+    cdef bytes p
+    cdef int k, i
+    for p in prefixes:
+        k = <int>PyBytes_GET_SIZE(p)
+        if k > n:
+            continue
+        for i in range(k):
+            if d[i] != <unsigned char>p[i]:
+                break
+        else:
+            return True
+    return False
+
+
 def _hs_db(hs, expressions):
     """A libhs database of (expression, flags) pairs, ids 0..n-1, or None for none."""
     if not expressions:
@@ -1004,8 +1006,6 @@ cpdef str preview(str value, str entity):
     head = min(3, n // 4)
     tail = min(2, n // 6)
     return value[:head] + MASK * (n - head - tail) + (value[n - tail:] if tail else "")
-
-
 
 
 cdef inline int _count_chars(const unsigned char* buf, int a, int b) noexcept:

@@ -55,11 +55,11 @@ class KeyedHasher:
         if len(key) > 64:  # SHA-256 block size
             key = hashlib.sha256(key).digest()
         block = key.ljust(64, b"\0")
-        self._inner = hashlib.sha256(block.translate(_IPAD))
+        ipad, opad = block.translate(_IPAD), block.translate(_OPAD)
+        self._inner = hashlib.sha256(ipad)
         self._inner.update(prefix)
-        self._outer = hashlib.sha256(block.translate(_OPAD))
-        # for the compiled core's own SHA-256 (detectors/_sha256.h): the pad blocks and the prefix
-        self._pads = (block.translate(_IPAD), block.translate(_OPAD), prefix)
+        self._outer = hashlib.sha256(opad)
+        self._pads = (ipad, opad, prefix)  # for the compiled core's own SHA-256 (detectors/_sha256.h)
 
     def __call__(self, normalized: str) -> str:
         inner = self._inner.copy()

@@ -118,16 +118,7 @@ cdef int distinct_bytes(const unsigned char* d, int n) noexcept:
 
 def distinct_digits(str number):
     """How many different characters an ASCII digit string holds (``len(set(number))``); -1 for anything else."""
-    cdef int kind = PyUnicode_KIND(number)
-    cdef void* data = PyUnicode_DATA(number)
-    cdef Py_ssize_t i, n = PyUnicode_GET_LENGTH(number)
-    cdef long c
-    cdef int seen = 0, k = 0
-    for i in range(n):
-        c = <long>PyUnicode_READ(kind, data, i)
-        if c < 48 or c > 57:
-            return -1
-        if not (seen >> (c - 48)) & 1:
-            seen |= 1 << (c - 48)
-            k += 1
-    return k
+    if not (number.isascii() and number.isdigit()):
+        return -1
+    cdef bytes b = number.encode("ascii")
+    return distinct_bytes(<const unsigned char*>PyBytes_AS_STRING(b), <int>PyBytes_GET_SIZE(b))

@@ -73,8 +73,8 @@ def dense_texts(n: int, seed: int = 4) -> list[str]:
 @contextlib.contextmanager
 def python_parts(scanner: Scanner):
     """The Python references instead of the compiled checks (``detectors/validators/_checks.pyx``), the compiled
-    payload walk and layout (``_scan_core.flatten``/``layout``) and the built-in detectors' C paths (the core calls
-    their Python methods); the core's candidate loop stays compiled."""
+    payload walk and layout (``_scan_core.flatten``/``layout``), the built-in detectors' C paths (the core calls
+    their Python methods) and libhs (python-hyperscan's per-hit callback); the core's candidate loop stays compiled."""
     from detectors import engine, structured
     from detectors._scan_core import ScanCore
     from detectors.patterns import cn_bank_card
@@ -108,7 +108,7 @@ def main() -> int:
     ap.add_argument(
         "--python-parts",
         action="store_true",
-        help="also time piplwatch with the compiled checks, payload walk, layout and built-in detectors off "
+        help="also time piplwatch with the compiled checks, payload walk, layout, built-in detectors and libhs off "
         "(their Python references)",
     )
     args = ap.parse_args()
