@@ -64,7 +64,10 @@ cdef int _on_match(unsigned int idx, unsigned long long start, unsigned long lon
     cdef Hits* h = <Hits*>context
     cdef int* grown
     if h.n == h.cap:
-        grown = <int*>realloc(h.data, 6 * h.cap * sizeof(int))
+        if h.cap > (1 << 28):  # int offsets of 3 * n would overflow (an input of gigabytes): refuse, not wrap
+            h.failed = 1
+            return 1
+        grown = <int*>realloc(h.data, <size_t>6 * h.cap * sizeof(int))
         if grown == NULL:
             h.failed = 1
             return 1  # stop the scan; the caller raises MemoryError

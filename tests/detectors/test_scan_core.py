@@ -399,3 +399,89 @@ def test_a_long_libhs_scan_lets_other_threads_run(scanner) -> None:
     gaps.append(time.perf_counter() - last)  # a stall that ends with the scan ends the loop too
     worker.join()
     assert max(gaps) < alone / 2, (max(gaps), alone)
+
+
+@needs_core
+def test_builtin_detectors_with_other_patterns_fall_back_to_their_python_methods() -> None:
+    """A shipped detector given other patterns (a deployment's config) can produce values its C path was not
+    written for: non-ASCII characters, more than 64 digits, a resident ID that is not 18 characters. Those go to
+    the detector's Python methods, and the findings equal the reference's."""
+    from detectors.base import Boundary, Pattern
+    from detectors.patterns.cn_bank_card import CnBankCardDetector
+    from detectors.patterns.cn_mobile import CnMobileDetector
+    from detectors.patterns.cn_resident_id import CnResidentIdDetector
+
+    dets = [
+        CnMobileDetector(
+            patterns=(
+                Pattern("mobile with label", r"手机[：:]?[0-9 ]{11,90}", 0.6, Boundary.NONE),
+                Pattern("mobile, long", r"00[0-9]{66,80}", 0.6, Boundary.DIGIT),
+            )
+        ),
+        CnBankCardDetector(patterns=(Pattern("card, long", r"6[0-9]{69,79}", 0.3, Boundary.DIGIT),)),
+        CnResidentIdDetector(patterns=(Pattern("id with label", r"身份证[0-9Xx]{18}", 0.4, Boundary.NONE),)),
+    ]
+    sc = Scanner(hmac_key=KEY, detectors=dets)
+    plain = ScanCore(sc.plan, builtins=False)
+    rnd = random.Random(64)
+    texts = []
+    for _ in range(300):
+        digits = "".join(str(rnd.randint(0, 9)) for _ in range(rnd.randint(60, 85)))
+        texts.append(
+            f"手机{rnd.randint(13000000000, 19999999999)} 卡号6{digits} 身份证{resident_id(rnd)} "
+            f"手机：{rnd.randint(10**60, 10**70)} 银行卡 6{digits[:70]} 00{digits[:70]}13812345678"
+        )
+    found = []
+    for t in texts:
+        got = sc._core.scan_segments(t, [(0, 0, None)])
+        assert got == plain.scan_segments(t, [(0, 0, None)]) == sc._scan_segments_py(t, [(0, 0, None)]), t
+        found += got
+    # (the long cards and labelled IDs fail their checks either way: what matters is that both paths agree)
+    assert len(found) >= 450
+    assert any(f.end - f.start > 64 and f.preview.isascii() for f in found)  # > 64 digits, scored in Python
+    assert any(f.preview.startswith("手机") for f in found)  # non-ASCII values, scored in Python
+
+
+@needs_core
+def test_one_libhs_database_scanned_from_two_threads_at_once_raises(scanner) -> None:
+    """The core's databases hold their hit arrays: a second thread scanning one while a long scan runs (the GIL
+    released) gets RuntimeError, never a corrupted array."""
+    import threading
+
+    from detectors import _hs
+
+    plan = scanner.plan
+    db = _hs.Database([e for e, _ in plan.expressions], [f for _, f in plan.expressions])
+    rnd = random.Random(2)
+    data = ("".join(f"手机{rnd.randint(13000000000, 13999999999)}。" for _ in range(400_000))).encode()
+    started, errors = threading.Event(), []
+    worker = threading.Thread(target=lambda: (started.set(), db.scan(data, bytearray())))
+    worker.start()
+    started.wait()
+    while worker.is_alive():
+        try:
+            db.scan(b"\n13812345678\n", bytearray())
+        except RuntimeError as exc:
+            errors.append(str(exc))
+            break
+    worker.join()
+    assert errors and "two threads" in errors[0]
+    assert db.scan(b"\n13812345678\n", bytearray()) >= 1  # and it scans again once the other is done
+
+
+@needs_core
+def test_a_scanner_without_libhs_warns_and_finds_the_same(scanner, monkeypatch) -> None:
+    """An install without Hyperscan's C library (no libhyperscan-dev at build) still scans, through
+    python-hyperscan, with the same findings, and says so: an operator sees the slower path at start."""
+    import sys
+
+    import detectors
+
+    rnd = random.Random(9)
+    texts = adversarial(rnd, 300)
+    want = [scanner._core.scan_segments(t, [(0, 0, None)]) for t in texts]
+    monkeypatch.setitem(sys.modules, "detectors._hs", None)
+    monkeypatch.delattr(detectors, "_hs", raising=False)
+    with pytest.warns(RuntimeWarning, match="libhyperscan-dev"):
+        core = ScanCore(scanner.plan)
+    assert [core.scan_segments(t, [(0, 0, None)]) for t in texts] == want
